@@ -1,0 +1,12 @@
+"""sr_keras: single-image super-resolution for TensorFlow 2 / Keras 3.
+
+Importing the package registers every custom layer with Keras, so `.keras` files written by sr_keras load
+with `keras.saving.load_model(path)` and the default `safe_mode=True`.
+"""
+from sr_keras import layers
+from sr_keras import models
+from sr_keras.models import MODELS, build_model
+
+__version__ = "0.1.0"
+
+__all__ = ["layers", "models", "MODELS", "build_model", "__version__"]

@@ -1,0 +1,51 @@
+"""Sub-pixel convolution upsampling (Shi et al., "Real-Time Single Image and Video Super-Resolution Using an
+Efficient Sub-Pixel Convolutional Neural Network", CVPR 2016)."""
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="sr_keras")
+class PixelShuffle(keras.layers.Layer):
+    """Rearranges `scale**2` channel groups into a `scale`-times larger image (TensorFlow's depth_to_space).
+
+    Channel order follows `tf.nn.depth_to_space`: output pixel (y*r + dy, x*r + dx, c) reads input channel
+    (dy*r + dx)*C + c. PyTorch's PixelShuffle orders channels c*r^2 + dy*r + dx instead, so weights converted
+    from PyTorch need that permutation on the convolution in front of this layer.
+
+    Args:
+        scale: integer upsampling factor r >= 1; the input depth must be a multiple of r*r.
+    """
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        scale = int(scale)
+        if scale < 1:
+            raise ValueError(f"PixelShuffle scale must be a positive integer, got {scale}")
+        self.scale = scale
+
+    def build(self, input_shape):
+        depth = input_shape[-1]
+        if depth is not None and depth % (self.scale * self.scale):
+            raise ValueError(
+                f"PixelShuffle(scale={self.scale}) needs a channel count divisible by {self.scale ** 2}, "
+                f"got {depth}")
+
+    def call(self, inputs):
+        if self.scale == 1:
+            return inputs
+        return tf.nn.depth_to_space(inputs, self.scale)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, depth = input_shape
+        r = self.scale
+        return (
+            batch,
+            None if height is None else height * r,
+            None if width is None else width * r,
+            None if depth is None else depth // (r * r),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"scale": self.scale})
+        return config

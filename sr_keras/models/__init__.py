@@ -1,0 +1,134 @@
+"""Model builders of sr_keras and the registry behind `--model`.
+
+    >>> from sr_keras.models import build_model
+    >>> model = build_model("wdsr_b", scale=4)          # float RGB [0, 255] in, [0, 255] out, any size
+    >>> disc = build_model("srgan_discriminator", hr_size=96)
+"""
+import dataclasses
+from typing import Callable
+
+from sr_keras.models._common import SUPPORTED_SCALES
+from sr_keras.models.asrgan import a_srgan_discriminator, a_srresnet
+from sr_keras.models.edsr import edsr, edsr_baseline, mdsr, mdsr_baseline
+from sr_keras.models.srgan import srgan_discriminator, srresnet
+from sr_keras.models.wdsr import wdsr_a, wdsr_b
+
+DEFAULT_MDSR_SCALES = (2, 3, 4)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """One registry entry.
+
+    Attributes:
+        builder: the function that builds the model.
+        kind: "generator", "multiscale_generator" (MDSR: the builder returns {scale: model}) or
+            "discriminator".
+        scales: scales a generator supports (empty for discriminators).
+        paper: short reference.
+    """
+
+    builder: Callable
+    kind: str
+    scales: tuple
+    paper: str
+
+
+MODELS = {
+    "edsr": ModelSpec(edsr, "generator", SUPPORTED_SCALES, "Lim et al. 2017"),
+    "edsr_baseline": ModelSpec(edsr_baseline, "generator", SUPPORTED_SCALES, "Lim et al. 2017"),
+    "mdsr": ModelSpec(mdsr, "multiscale_generator", SUPPORTED_SCALES, "Lim et al. 2017"),
+    "mdsr_baseline": ModelSpec(mdsr_baseline, "multiscale_generator", SUPPORTED_SCALES, "Lim et al. 2017"),
+    "wdsr_a": ModelSpec(wdsr_a, "generator", SUPPORTED_SCALES, "Yu et al. 2018"),
+    "wdsr_b": ModelSpec(wdsr_b, "generator", SUPPORTED_SCALES, "Yu et al. 2018"),
+    "srresnet": ModelSpec(srresnet, "generator", SUPPORTED_SCALES, "Ledig et al. 2017"),
+    "srgan_discriminator": ModelSpec(srgan_discriminator, "discriminator", (), "Ledig et al. 2017"),
+    "a_srresnet": ModelSpec(a_srresnet, "generator", SUPPORTED_SCALES, "Pathak et al. 2018"),
+    "a_srgan_discriminator": ModelSpec(a_srgan_discriminator, "discriminator", (), "Pathak et al. 2018"),
+}
+
+GENERATORS = tuple(name for name, spec in MODELS.items() if spec.kind != "discriminator")
+DISCRIMINATORS = tuple(name for name, spec in MODELS.items() if spec.kind == "discriminator")
+
+
+def get_spec(name):
+    """Returns the registry entry for `name` or raises a ValueError listing the valid names."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(sorted(MODELS))}")
+    return MODELS[name]
+
+
+def build_model(name, scale=None, **overrides):
+    """Builds a registered model by name.
+
+    Args:
+        name: a key of `MODELS`.
+        scale: for generators, the upscaling factor (default 4); must be None for discriminators, which take
+            `hr_size` instead.
+        **overrides: keyword arguments of the builder (num_filters, num_res_blocks, res_scale, pool_size,
+            hr_size, ...). For MDSR, `scales` chooses the set of scales built together (default (2, 3, 4)).
+
+    Returns:
+        A Keras model. For MDSR, the model of `scale` from a multi-scale set whose other members share its
+        layers; use `sr_keras.models.mdsr(...)` directly to get every scale's model.
+
+    Raises:
+        ValueError: unknown name, unsupported scale, a scale given to a discriminator, or a bad override.
+    """
+    spec = get_spec(name)
+    if spec.kind == "discriminator":
+        if scale is not None:
+            raise ValueError(f"{name} is a discriminator and takes no scale; pass hr_size=<HR crop size>")
+        return _call(spec.builder, name, overrides)
+    scale = 4 if scale is None else scale
+    if spec.kind == "multiscale_generator":
+        scales = tuple(overrides.pop("scales", DEFAULT_MDSR_SCALES))
+        if scale not in scales:
+            raise ValueError(f"{name}: scale {scale} is not among the scales built together {scales}; "
+                             f"pass scales=(..., {scale})")
+        return _call(spec.builder, name, dict(overrides, scales=scales))[scale]
+    return _call(spec.builder, name, dict(overrides, scale=scale))
+
+
+def _call(builder, name, kwargs):
+    try:
+        return builder(**kwargs)
+    except TypeError as error:
+        if "unexpected keyword argument" in str(error):
+            raise ValueError(f"{name}: {error}") from None
+        raise
+
+
+def count_params(models, trainable=None):
+    """Counts the distinct weights of one model or of several models sharing layers (MDSR's dict).
+
+    Args:
+        models: a Keras model, or a dict / list of models.
+        trainable: True for trainable weights only, False for non-trainable only, None for all.
+
+    Returns:
+        The number of scalar parameters, each shared variable counted once.
+    """
+    if isinstance(models, dict):
+        models = list(models.values())
+    elif not isinstance(models, (list, tuple)):
+        models = [models]
+    seen = {}
+    for model in models:
+        for weight in model.weights:
+            if trainable is None or weight.trainable == trainable:
+                seen[id(weight)] = weight
+    total = 0
+    for weight in seen.values():
+        size = 1
+        for dim in weight.shape:
+            size *= int(dim)
+        total += size
+    return total
+
+
+__all__ = [
+    "DEFAULT_MDSR_SCALES", "DISCRIMINATORS", "GENERATORS", "MODELS", "ModelSpec", "a_srgan_discriminator",
+    "a_srresnet", "build_model", "count_params", "edsr", "edsr_baseline", "get_spec", "mdsr", "mdsr_baseline",
+    "srgan_discriminator", "srresnet", "wdsr_a", "wdsr_b",
+]
