@@ -1,10 +1,18 @@
-"""Shared test fixtures. Tests run on the CPU, offline, with tiny model configurations."""
+"""Shared test fixtures. Tests run on the CPU, offline, with tiny model configurations.
+
+The CPU is split into two logical devices before TensorFlow initialises, so distribution tests can run a
+real MirroredStrategy over "/cpu:0" and "/cpu:1" (REFERENCE: the documented way to test tf.distribute on CPU).
+"""
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+_cpus = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(_cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 
 
 @pytest.fixture
@@ -18,3 +26,12 @@ def astronaut():
     from skimage import data
 
     return data.astronaut().astype("float32")
+
+
+@pytest.fixture(scope="session")
+def photos():
+    """Real colour photos shipped by scikit-image, uint8 RGB."""
+    from skimage import data
+
+    return {"astronaut": data.astronaut(), "chelsea": data.chelsea(), "coffee": data.coffee(),
+            "rocket": data.rocket()}

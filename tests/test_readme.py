@@ -11,13 +11,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
-def test_readme_python_example_runs_on_a_real_photo(tmp_path, monkeypatch, astronaut):
+def test_readme_python_examples_run_on_a_real_photo(tmp_path, monkeypatch, astronaut):
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
     assert blocks, "README has no python example"
     Image.fromarray(astronaut[100:148, 180:244].astype("uint8")).save(tmp_path / "photo.png")
     monkeypatch.chdir(tmp_path)
     namespace = {}
-    exec(compile(blocks[0], "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - the README's own examples
+    assert namespace["lr"].shape == (16, 48, 48, 3) and namespace["hr"].shape == (16, 192, 192, 3)
     out = np.asarray(Image.open(tmp_path / "photo_x4.png"))
     assert out.shape == (192, 256, 3) and out.dtype == np.uint8
     lr = np.asarray(Image.open(tmp_path / "photo.png"), dtype="float32")[None]

@@ -1,0 +1,25 @@
+"""Data for sr_keras: image sources, MATLAB bicubic degradation, tf.data pipelines and the TVAT measure.
+
+Sources (all give whole images as float32 RGB in [0, 255]):
+    embedded_photos(split, scale)          real photos shipped with scikit-image (the default, offline)
+    hr_folder(directory, scale)            your own HR images; LR made with MATLAB bicubic
+    paired_folders(lr_dir, hr_dir, scale)  your own LR/HR pairs, matched by name
+    evaluation_set(directory, scale)       Set5, Set14, B100, Urban100, any folder
+    div2k(root, split, track, scale)       DIV2K from the official archives (tools/download_div2k.py)
+    div2k_tfds(config, split)              DIV2K from a prepared tensorflow-datasets div2k/<config>
+"""
+from sr_keras.data.degrade import bicubic_degrade, imresize, modcrop
+from sr_keras.data.div2k import div2k, div2k_tfds
+from sr_keras.data.folders import ImageSet, evaluation_set, hr_files, hr_folder, paired_folders
+from sr_keras.data.io import DataError, ImageReadError, inspect_images, list_images, read_image
+from sr_keras.data.pipeline import (distributed_training_dataset, evaluation_dataset, interleave_scales,
+                                    training_dataset)
+from sr_keras.data.samples import embedded_photos, photo_paths
+from sr_keras.data.tvat import calibrate_tvat, tvat, tvat_class, vsp
+
+__all__ = [
+    "DataError", "ImageReadError", "ImageSet", "bicubic_degrade", "calibrate_tvat", "distributed_training_dataset",
+    "div2k", "div2k_tfds", "embedded_photos", "evaluation_dataset", "evaluation_set", "hr_files", "hr_folder",
+    "imresize", "inspect_images", "interleave_scales", "list_images", "modcrop", "paired_folders", "photo_paths",
+    "read_image", "training_dataset", "tvat", "tvat_class", "vsp",
+]

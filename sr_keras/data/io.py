@@ -1,0 +1,180 @@
+"""Reading and checking image files.
+
+Two readers share one contract, RGB uint8 [H, W, 3]: `read_image` (PIL, for inference and tools: applies EXIF
+orientation) and `decode_image` (TensorFlow ops, for tf.data pipelines). Both turn grayscale into RGB, drop
+an alpha channel and convert 16-bit images to 8 bits. `inspect_images` checks files before a pipeline is
+built, so a corrupt file is reported by name up front instead of failing mid-training.
+"""
+import concurrent.futures
+import dataclasses
+import logging
+import os
+import warnings
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+log = logging.getLogger(__name__)
+
+
+class ImageReadError(ValueError):
+    """An image file is missing, not an image, or corrupt. The message names the file."""
+
+
+class DataError(ValueError):
+    """A data source is unusable (missing or empty directory, no matching LR files, ...). Names the path."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageInfo:
+    """What `inspect_images` learned about one file."""
+
+    path: str
+    height: int
+    width: int
+    mode: str
+
+    @property
+    def has_alpha(self):
+        return self.mode in ("RGBA", "LA", "PA") or self.mode.endswith("A")
+
+
+def list_images(directory, recursive=True):
+    """Sorted paths of the image files (png, jpg, jpeg, bmp, webp; any case) under `directory`.
+
+    Raises:
+        DataError: `directory` does not exist, is not a directory, or holds no image file.
+    """
+    directory = os.fspath(directory)
+    if not os.path.exists(directory):
+        raise DataError(f"directory not found: {directory}")
+    if not os.path.isdir(directory):
+        raise DataError(f"not a directory: {directory}")
+    found = []
+    if recursive:
+        for root, dirs, files in os.walk(directory):
+            dirs.sort()
+            found.extend(os.path.join(root, f) for f in files if f.lower().endswith(IMAGE_EXTENSIONS))
+    else:
+        found = [os.path.join(directory, f) for f in os.listdir(directory) if f.lower().endswith(IMAGE_EXTENSIONS)]
+    if not found:
+        raise DataError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) in {directory}")
+    return sorted(found)
+
+
+def _open_checked(path):
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ImageReadError(f"image file not found: {path}")
+    try:
+        image = Image.open(path)
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ImageReadError(f"cannot read image {path}: {error}") from None
+    return image
+
+
+def _to_rgb_uint8(image, path):
+    """PIL image of any mode -> RGB uint8 array; 16-bit and 32-bit gray are scaled down to 8 bits."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        array = np.asarray(image).astype("float64")
+        peak = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
+        gray = np.clip(np.round(array * (255.0 / peak)), 0, 255).astype("uint8")
+        return np.repeat(gray[..., None], 3, axis=-1)
+    if image.mode == "F":
+        raise ImageReadError(f"cannot read image {path}: floating-point images are not supported")
+    return np.asarray(image.convert("RGB"), dtype="uint8")
+
+
+def read_image(path, exif_transpose=True):
+    """Reads an image file as RGB uint8 [H, W, 3].
+
+    Grayscale becomes RGB, an alpha channel is dropped (with a warning), 16-bit becomes 8-bit, and the EXIF
+    orientation is applied.
+
+    Raises:
+        ImageReadError: the file is missing, not an image, or corrupt.
+    """
+    image = _open_checked(path)
+    if exif_transpose:
+        image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        warnings.warn(f"{path}: alpha channel dropped", stacklevel=2)
+    return _to_rgb_uint8(image, path)
+
+
+def read_image_with_alpha(path, exif_transpose=True):
+    """Like `read_image`, but returns (rgb uint8 [H, W, 3], alpha uint8 [H, W] or None)."""
+    image = _open_checked(path)
+    if exif_transpose:
+        image = ImageOps.exif_transpose(image)
+    alpha = None
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        alpha = np.asarray(image.convert("RGBA"), dtype="uint8")[..., 3]
+    return _to_rgb_uint8(image, path), alpha
+
+
+def _inspect_one(path, full):
+    path = os.fspath(path)
+    if full:
+        image = _open_checked(path)
+    else:
+        try:
+            image = Image.open(path)
+            image.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+            raise ImageReadError(f"cannot read image {path}: {error}") from None
+    return ImageInfo(path, image.height, image.width, image.mode)
+
+
+def inspect_images(paths, skip_bad=False, full=True, workers=None):
+    """Checks image files and returns their sizes and modes.
+
+    Args:
+        paths: image file paths.
+        skip_bad: leave unreadable files out with a warning instead of raising.
+        full: decode every file completely (catches truncated JPEGs); False only reads headers and checks
+            the file structure (fast, for very large sets).
+        workers: threads used for decoding (default: number of CPUs).
+
+    Returns:
+        list of `ImageInfo` for the readable files, in the order of `paths`. Warns once, naming the first
+        file, when some images have an alpha channel (it is dropped).
+
+    Raises:
+        ImageReadError: an unreadable file and `skip_bad` is False.
+    """
+    paths = [os.fspath(p) for p in paths]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        futures = [pool.submit(_inspect_one, p, full) for p in paths]
+        infos = []
+        for future in futures:
+            try:
+                infos.append(future.result())
+            except ImageReadError as error:
+                if not skip_bad:
+                    raise
+                warnings.warn(f"skipped: {error}", stacklevel=2)
+    with_alpha = [info.path for info in infos if info.has_alpha]
+    if with_alpha:
+        warnings.warn(f"{len(with_alpha)} image(s) have an alpha channel, which is dropped (first: {with_alpha[0]})",
+                      stacklevel=2)
+    return infos
+
+
+def decode_image(contents):
+    """TensorFlow op: encoded png/jpeg/bmp/webp/gif bytes -> RGB uint8 [H, W, 3].
+
+    Grayscale is replicated to RGB, alpha dropped, 16-bit PNG converted to 8 bits.
+    """
+    image = tf.io.decode_image(contents, channels=3, dtype=tf.uint8, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def load_image(path):
+    """TensorFlow op: reads and decodes an image file to float32 RGB [H, W, 3] in [0, 255]."""
+    return tf.cast(decode_image(tf.io.read_file(path)), tf.float32)
