@@ -35,3 +35,13 @@ def photos():
 
     return {"astronaut": data.astronaut(), "chelsea": data.chelsea(), "coffee": data.coffee(),
             "rocket": data.rocket()}
+
+
+@pytest.fixture(scope="session")
+def mirrored():
+    """One MirroredStrategy over the two logical CPUs, shared by every test.
+
+    Two MirroredStrategy objects used in one process can hand out the same collective keys and abort each
+    other's all-reduces ("Shape mismatch in the collective instance"), so tests never create their own.
+    """
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

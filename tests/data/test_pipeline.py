@@ -106,8 +106,8 @@ def test_mdsr_batches_hold_one_scale_each_cycling():
     assert seen == [2, 3, 4, 2, 3, 4, 2]
 
 
-def test_distribute_datasets_from_function_gives_per_replica_batches(train_x4):
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+def test_distribute_datasets_from_function_gives_per_replica_batches(train_x4, mirrored):
+    strategy = mirrored
     dataset = distributed_training_dataset(strategy, train_x4, 8, global_batch_size=6, seed=0)
     lr, hr = next(iter(dataset))
     local = strategy.experimental_local_results(lr)

@@ -1,0 +1,73 @@
+"""Losses, each returning one value per example (shape [batch]) so that distributed training can average
+over the global batch with `tf.nn.compute_average_loss`.
+
+Value ranges: models produce RGB in [0, 255]. Pixel losses are computed on [0, 1] (Adam makes the overall
+factor irrelevant for EDSR/WDSR); SRGAN's MSE content loss on [-1, 1] (seed 000: HR in [-1, 1]) so its balance
+with the 1e-3 adversarial term matches the paper.
+"""
+import keras
+import tensorflow as tf
+
+# SRGAN (Ledig et al. 2017; seed 000): VGG feature MSE is scaled by 0.0061 (= 1 / 12.75^2).
+VGG_LOSS_FACTOR = 0.0061
+VGG_LAYERS = {"vgg22": "block2_conv2", "vgg54": "block5_conv4"}
+
+
+def _per_example_mean(values):
+    return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=-1)
+
+
+def pixel_loss(sr, hr, kind="l1"):
+    """Per-example L1 or MSE on [0, 1]-scaled pixels. Returns [batch]."""
+    diff = (tf.cast(sr, tf.float32) - tf.cast(hr, tf.float32)) / 255.0
+    if kind == "l1":
+        return _per_example_mean(tf.abs(diff))
+    if kind == "mse":
+        return _per_example_mean(tf.square(diff))
+    raise ValueError(f"unknown pixel loss {kind!r} (l1 or mse)")
+
+
+def srgan_mse_loss(sr, hr):
+    """Per-example MSE on [-1, 1]-scaled pixels (SRGAN's content loss). Returns [batch]."""
+    diff = (tf.cast(sr, tf.float32) - tf.cast(hr, tf.float32)) / 127.5
+    return _per_example_mean(tf.square(diff))
+
+
+def vgg_feature_extractor(layer="vgg54", weights="imagenet"):
+    """VGG19 up to block2_conv2 ("vgg22") or block5_conv4 ("vgg54"), post-activation, frozen.
+
+    Args:
+        layer: "vgg22" or "vgg54".
+        weights: "imagenet" (Keras downloads the weights at first use), a local weights file (for offline
+            machines: the Keras `vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`), or None (random; tests).
+
+    Returns:
+        A frozen Keras model from RGB [0, 255] to the chosen feature map.
+    """
+    if layer not in VGG_LAYERS:
+        raise ValueError(f"VGG content loss must be one of {tuple(VGG_LAYERS)}, got {layer!r}")
+    vgg = keras.applications.VGG19(include_top=False, weights=weights, input_shape=(None, None, 3))
+    vgg.trainable = False
+    features = keras.Model(vgg.input, vgg.get_layer(VGG_LAYERS[layer]).output, name=f"{layer}_features")
+    features.trainable = False
+    return features
+
+
+def vgg_loss(features, sr, hr):
+    """Per-example SRGAN perceptual loss: 0.0061 * MSE between VGG19 features of SR and HR. Returns [batch]."""
+    def extract(images):
+        return features(keras.applications.vgg19.preprocess_input(tf.cast(images, tf.float32)), training=False)
+
+    return VGG_LOSS_FACTOR * _per_example_mean(tf.square(extract(sr) - extract(hr)))
+
+
+def discriminator_loss(real_logits, fake_logits):
+    """Per-example BCE of the discriminator: real crops labelled 1, generated ones 0. Returns [batch]."""
+    real = tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(real_logits), real_logits)
+    fake = tf.nn.sigmoid_cross_entropy_with_logits(tf.zeros_like(fake_logits), fake_logits)
+    return _per_example_mean(real) + _per_example_mean(fake)
+
+
+def generator_adversarial_loss(fake_logits):
+    """Per-example -log D(G(lr)) (the non-saturating GAN loss). Returns [batch]."""
+    return _per_example_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(fake_logits), fake_logits))

@@ -1,0 +1,55 @@
+"""A progress line for long runs: step, steps/s, losses, ETA. Redraws in place on a terminal, prints a line
+every `every` steps otherwise (logs, CI)."""
+import sys
+import time
+
+
+def format_duration(seconds):
+    seconds = int(max(0, seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
+
+
+class Progress:
+    """Progress of a loop from `start` to `total` steps.
+
+    Args:
+        total: the last step.
+        start: the step already done (resumed runs start there).
+        every: print a line every `every` steps when the stream is not a terminal.
+        stream: where to write (stderr by default).
+    """
+
+    def __init__(self, total, start=0, every=10, stream=None):
+        self.total = total
+        self.start = start
+        self.every = max(1, every)
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.began = time.perf_counter()
+        self.rate = None
+
+    def update(self, step, values):
+        """Reports that `step` is done with these named scalar values."""
+        elapsed = time.perf_counter() - self.began
+        done = step - self.start
+        self.rate = done / elapsed if elapsed > 0 else 0.0
+        if not self.tty and step % self.every and step != self.total:
+            return
+        eta = (self.total - step) / self.rate if self.rate else float("inf")
+        shown = " ".join(f"{k} {v:.4g}" for k, v in values.items())
+        line = (f"step {step}/{self.total} | {self.rate:.2f} steps/s | {shown} | "
+                f"ETA {format_duration(eta) if eta != float('inf') else '?'}")
+        if self.tty:
+            self.stream.write("\r" + line.ljust(100)[:160])
+            if step == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def message(self, text):
+        """Prints a line without breaking the progress line."""
+        self.stream.write(("\n" if self.tty else "") + text + "\n")
+        self.stream.flush()

@@ -1,0 +1,76 @@
+"""One training step on 2 logical CPU replicas gives the same weights as on 1 replica (same global batch)."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sr_keras.training import make_config
+from sr_keras.training.loop import build_trainer
+
+TOLERANCE = 2e-5  # float32 all-reduce sums in another order than the single-device reduction
+# A conv bias that feeds batch normalisation has a true gradient of exactly 0 (BN removes the mean); what
+# reaches it is float rounding noise, which differs between one device and an all-reduce, and Adam turns any
+# noise into a step of up to the learning rate. Those biases, and the BN moving means that read them in the
+# discriminator's later passes, are compared with this looser bound instead.
+BN_FED_TOLERANCE = 2e-3
+
+
+def _batch(config, seed=0):
+    rng = np.random.default_rng(seed)
+    from skimage import data
+
+    photo = data.astronaut().astype("float32")
+    hr_size = config.crop_size * config.scale
+    hr = np.stack([photo[i * 37: i * 37 + hr_size, i * 23: i * 23 + hr_size] for i in range(config.batch_size)])
+    lr = tf.image.resize(hr, [config.crop_size] * 2, method="area").numpy()
+    return lr + rng.normal(0, 1, lr.shape).astype("float32"), hr
+
+
+def _one_step(config, strategy, initial, lr, hr):
+    keras.utils.set_random_seed(0)
+    trainer, parts = build_trainer(config, strategy)
+    models = list({id(m): m for m in trainer.generators.values()}.values())
+    if "discriminator" in parts:
+        models.append(parts["discriminator"])
+    if initial is None:
+        initial = [m.get_weights() for m in models]
+    for model, weights in zip(models, initial):
+        model.set_weights(weights)
+    dataset = tf.data.Dataset.from_tensors((lr, hr))
+    batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
+    losses = trainer.train_step(config.scale, batch)
+    weights = [{w.path: w.numpy() for w in m.weights} for m in models]
+    return initial, weights, {k: float(v) for k, v in losses.items()}
+
+
+def _bn_fed(path, names):
+    """True for a conv bias whose conv feeds a BatchNormalization, and for BN moving means."""
+    layer = path.split("/")[-2]
+    return path.endswith("moving_mean") or (path.endswith("bias") and layer.replace("conv", "bn") in names)
+
+
+@pytest.mark.parametrize("model,extra", [
+    ("edsr_baseline", dict(num_filters=8, num_res_blocks=2, loss="l1")),
+    ("a_srgan", dict(num_filters=8, num_res_blocks=1, discriminator_filters=8, discriminator_layers=6,
+                     content_loss="mse")),
+])
+def test_two_replicas_equal_one_replica(model, extra, tmp_path, mirrored):
+    config = make_config(model, str(tmp_path), crop_size=8, batch_size=4, learning_rate=1e-3, **extra)
+    lr, hr = _batch(config)
+    one = tf.distribute.OneDeviceStrategy("/cpu:0")
+    two = mirrored
+    initial, weights_one, losses_one = _one_step(config, one, None, lr, hr)
+    _, weights_two, losses_two = _one_step(config, two, initial, lr, hr)
+    for name in losses_one:
+        assert losses_two[name] == pytest.approx(losses_one[name], rel=1e-5, abs=1e-6)
+    changed, loose = 0, 0
+    for model_one, model_two, model_initial in zip(weights_one, weights_two, initial):
+        names = {path.split("/")[-2] for path in model_one}
+        for (path, a), start in zip(model_one.items(), model_initial):
+            tolerance = BN_FED_TOLERANCE if _bn_fed(path, names) else TOLERANCE
+            loose += tolerance == BN_FED_TOLERANCE
+            np.testing.assert_allclose(model_two[path], a, rtol=tolerance, atol=tolerance, err_msg=path)
+            changed += not np.allclose(a, start)
+    assert changed > 10  # the step really moved the weights (and batch-norm statistics)
+    if model == "edsr_baseline":
+        assert loose == 0  # no batch norm: every weight is held to 2e-5
