@@ -76,7 +76,7 @@ class TrainConfig:
     strategy: str = "auto"
     eval_every: int = 500
     save_every: int = 500
-    log_every: int = 10
+    log_every: int = 50
     seed: int = 0
     cache: bool = True
     export_dir: Optional[str] = None

@@ -1,0 +1,59 @@
+"""Counting the direct-convolution FLOPs of a forward pass, for benchmarks (effective GFLOP/s).
+
+A k x k convolution from C_in to C_out channels producing an H x W map costs 2 * k*k * C_in * C_out * H * W
+FLOPs per image (one multiply and one add per weight and output pixel); a Dense layer 2 * inputs * units;
+self-attention 2 * N^2 * (C/8 + C/2) for its two matrix products over N positions (plus its 1x1 convs).
+Element-wise work (biases, activations, normalisation) is not counted.
+"""
+import keras
+import numpy as np
+
+from sr_keras.layers import SelfAttention2D, WeightNormConv2D, iter_layers
+
+
+def _conv_like(layer):
+    inner = layer.layer if isinstance(layer, keras.layers.SpectralNormalization) else layer
+    if isinstance(inner, (keras.layers.Conv2D, WeightNormConv2D, keras.layers.Dense)):
+        return inner
+    return None
+
+
+def forward_flops(model, inputs):
+    """FLOPs of `model(inputs)` counted from the shapes the layers actually produce on `inputs`.
+
+    Args:
+        model: a functional Keras model (sr_keras generators and discriminators).
+        inputs: a concrete batch (numpy or tensor).
+
+    Returns:
+        int, FLOPs of one forward pass over the whole batch.
+    """
+    counted = [layer for layer in model.layers if _conv_like(layer) is not None or isinstance(layer, SelfAttention2D)]
+    probe = keras.Model(model.inputs, [layer.output for layer in counted])
+    outputs = probe(inputs, training=False)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    total = 0
+    for layer, output in zip(counted, outputs):
+        shape = tuple(int(d) for d in output.shape)
+        if isinstance(layer, SelfAttention2D):
+            total += _attention_flops(layer, shape)
+            continue
+        inner = _conv_like(layer)
+        if isinstance(inner, keras.layers.Dense):
+            total += 2 * int(inner.kernel.shape[0]) * int(inner.kernel.shape[1]) * shape[0]
+        else:
+            kh, kw, c_in, c_out = (int(d) for d in inner.kernel.shape)
+            total += 2 * kh * kw * c_in * c_out * int(np.prod(shape[:3]))
+    return total
+
+
+def _attention_flops(layer, shape):
+    batch, height, width, channels = shape
+    pool = getattr(layer, "pool_size", 1)
+    h, w = -(-height // pool), -(-width // pool)
+    positions = h * w
+    c8, c2 = max(1, channels // 8), max(1, channels // 2)
+    convs = 2 * positions * channels * (2 * c8 + c2) + 2 * positions * c2 * channels
+    products = 2 * positions * positions * (c8 + c2)
+    return batch * (convs + products)
