@@ -286,7 +286,7 @@ def train(config, strategy=None, progress_stream=None):
         results = {s: validation.evaluate_generator(g, valid_images[s], s, eval_pool, config.pool_size)["mean"]
                    for s, g in generators.items()}
     if config.export_dir and chief:
-        from sr_keras.export import export_saved_model
+        from sr_keras.serving import export_saved_model
 
         export_saved_model(generators[config.train_scales[-1]], config.export_dir, pool_size=eval_pool)
     summary = {"event": "end", "model": config.model, "steps": config.steps, "resumed_from": start,

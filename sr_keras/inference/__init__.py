@@ -1,0 +1,19 @@
+"""Inference: super-resolve whole images in bounded memory.
+
+- `upscale(model, path_or_array, tile=..., self_ensemble=..., pool_size=...)`: uint8 in the input's layout.
+- `predict(model, lr_float_rgb, ...)`: float32, unclipped.
+- `infer_scale(model)`: the model's integer factor.
+- `self_ensemble(fn, lr)`: the EDSR+ geometric self-ensemble of any function.
+- `attention_bytes` / `check_attention_memory` / `AttentionMemoryError`: the attention-map memory of models
+  with `FlexibleSelfAttention` layers, checked by `upscale` before it runs.
+"""
+from sr_keras.inference.ensemble import self_ensemble
+from sr_keras.inference.memory import (
+    DEFAULT_MAX_ATTENTION_BYTES, AttentionMemoryError, attention_bytes, check_attention_memory)
+from sr_keras.inference.tiling import blend_weights, tile_starts
+from sr_keras.inference.upscale import infer_scale, predict, upscale
+
+__all__ = [
+    "DEFAULT_MAX_ATTENTION_BYTES", "AttentionMemoryError", "attention_bytes", "blend_weights",
+    "check_attention_memory", "infer_scale", "predict", "self_ensemble", "tile_starts", "upscale",
+]

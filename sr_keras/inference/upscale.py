@@ -1,0 +1,324 @@
+"""Super-resolving whole images: scale detection, (tiled, self-ensembled) prediction and `upscale`.
+
+    >>> from sr_keras.inference import upscale
+    >>> sr = upscale(model, "photo.jpg", tile=256, overlap=16)            # uint8 [sH, sW, 3]
+
+`predict` works on float RGB arrays and returns unclipped floats; `upscale` takes files or arrays of any
+common layout (grayscale, RGB, RGBA; 8-bit, 16-bit or float) and returns uint8 in the same layout.
+"""
+import numbers
+import os
+import sys
+import time
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from sr_keras.data.degrade import imresize
+from sr_keras.data.io import read_image_with_alpha
+from sr_keras.inference.ensemble import self_ensemble as ensemble_mean
+from sr_keras.inference.memory import DEFAULT_MAX_ATTENTION_BYTES, attention_layers, check_attention_memory
+from sr_keras.inference.tiling import check_tiling, predict_tiled, tile_starts
+from sr_keras.layers import set_pool_size
+
+__all__ = ["AUTO_PROGRESS_TILES", "LUMA_WEIGHTS", "infer_scale", "predict", "upscale"]
+
+# BT.601 luma weights, used to turn the RGB output of a grayscale input back into one channel.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+# With progress=None a progress line is shown when a call runs more tiles (model passes) than this.
+AUTO_PROGRESS_TILES = 16
+_SCALE_ATTRIBUTE = "_sr_keras_scale"
+_PROBE_SIZE = 8
+
+
+def _run(model, batch):
+    """Runs `model` on a float32 numpy batch and returns a float32 numpy array."""
+    tensor = tf.convert_to_tensor(batch, tf.float32)
+    if isinstance(model, keras.layers.Layer):
+        output = model(tensor, training=False)
+    else:
+        output = model(tensor)
+    return np.asarray(output, dtype="float32")
+
+
+def infer_scale(model):
+    """The integer upscaling factor of `model`, found by running it once on a zero [1, 8, 8, 3] input.
+
+    The result is cached on the model object (attribute `_sr_keras_scale`), so later calls cost nothing.
+
+    Args:
+        model: a Keras model, or any callable from a float32 [B, H, W, 3] tensor to [B, sH, sW, 3].
+
+    Returns:
+        int scale s >= 1.
+
+    Raises:
+        ValueError: the model cannot run on an 8 x 8 input, its output is not [1, 8s, 8s, 3] for an integer
+            s, or it does not have 3 channels.
+    """
+    cached = getattr(model, _SCALE_ATTRIBUTE, None)
+    if cached is not None:
+        return cached
+    name = getattr(model, "name", getattr(model, "__name__", type(model).__name__))
+    probe_shape = (1, _PROBE_SIZE, _PROBE_SIZE, 3)
+    try:
+        output = _run(model, np.zeros(probe_shape, "float32"))
+    except (ValueError, TypeError, tf.errors.InvalidArgumentError) as error:
+        raise ValueError(f"cannot infer the scale of {name!r}: it fails on a {list(probe_shape)} input "
+                         f"({error})") from None
+    shape = tuple(output.shape)
+    if len(shape) != 4 or shape[0] != 1 or shape[3] != 3:
+        raise ValueError(f"{name!r} is not a super-resolution model from RGB to RGB: a {list(probe_shape)} input "
+                         f"gives an output of shape {list(shape)}, expected [1, sH, sW, 3]")
+    if shape[1] != shape[2] or shape[1] < _PROBE_SIZE or shape[1] % _PROBE_SIZE:
+        raise ValueError(f"{name!r} does not upscale by an integer factor: a {list(probe_shape)} input gives "
+                         f"an output of shape {list(shape)}")
+    scale = shape[1] // _PROBE_SIZE
+    try:
+        setattr(model, _SCALE_ATTRIBUTE, scale)
+    except (AttributeError, TypeError):
+        pass
+    return scale
+
+
+class _Progress:
+    """Tiles done / total, tiles per second and ETA on stderr: in place ("\\r") on a terminal, otherwise one
+    line per 10% of the work."""
+
+    def __init__(self, total, enabled):
+        self.total = total
+        self.enabled = enabled
+        self.done = 0
+        self.start = time.monotonic()
+        self.last_write = 0.0
+        self.last_decile = 0
+        self.width = 0
+        self.stream = sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.interactive = bool(isatty and isatty())
+
+    def _line(self):
+        elapsed = max(time.monotonic() - self.start, 1e-9)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+        eta_text = f"{eta:.0f}s" if eta != float("inf") else "?"
+        return f"upscale: {self.done}/{self.total} tiles, {rate:.2f} tiles/s, ETA {eta_text}"
+
+    def update(self, count):
+        self.done += count
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        finished = self.done >= self.total
+        if self.interactive:
+            if finished or now - self.last_write >= 0.1:
+                line = self._line()
+                self.stream.write("\r" + line.ljust(self.width))  # pad over a longer previous line
+                self.width = len(line)
+                self.stream.flush()
+                self.last_write = now
+            return
+        decile = self.done * 10 // self.total
+        if decile > self.last_decile:
+            self.last_decile = decile
+            self.stream.write(self._line() + "\n")
+            self.stream.flush()
+
+    def close(self):
+        if self.enabled and self.interactive:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _as_lr(lr):
+    """Checks a `predict` input and returns it as float32 numpy [H, W, 3]."""
+    array = np.asarray(lr)
+    if array.dtype.kind not in "uif":
+        raise ValueError(f"predict expects a numeric image, got dtype {array.dtype} with shape {array.shape}")
+    if array.ndim != 3 or array.shape[-1] != 3:
+        raise ValueError(f"predict expects an RGB image [H, W, 3], got shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"predict got an empty image of shape {array.shape}")
+    return array.astype("float32", copy=False)
+
+
+def predict(model, lr, tile=None, overlap=16, batch_size=4, self_ensemble=False, progress=None):
+    """Super-resolves one float RGB image, whole or in overlapping tiles, optionally with self-ensemble.
+
+    Tiling (`sr_keras.inference.tiling`): tiles of `tile` x `tile` LR pixels (smaller only if the image is)
+    start every `tile - overlap` pixels, the last one aligned to the right/bottom edge, and run `batch_size`
+    at a time, so memory is bounded by the tile size and the batch (plus the HR output). Their outputs are
+    blended with weights that are 0 over the outer quarter of the overlap on inner sides, rise linearly over
+    its middle half and are 1 elsewhere (computed at HR resolution). The result equals the whole-image pass
+    (up to float rounding) when overlap / 4 >= the model's receptive-field radius, i.e.
+    overlap >= 2 * (receptive field - 1); with smaller overlaps the blend hides the seams.
+
+    This function does not check the attention memory of FSA models; `upscale` does.
+
+    Args:
+        model: a Keras SR model (float RGB [0, 255] in, any size), or any callable mapping a float32 tensor
+            [B, h, w, 3] to [B, s*h, s*w, 3].
+        lr: numeric array [H, W, 3] with values in [0, 255].
+        tile: tile size in LR pixels, or None for one whole-image pass.
+        overlap: overlap between neighbouring tiles in LR pixels (non-negative, smaller than `tile`).
+        batch_size: tiles per model call.
+        self_ensemble: average the outputs for the 8 flips/rotations of the input (EDSR+), 8 times the work.
+        progress: True to write a progress line on stderr, False for none, None (default) to write one when
+            more than `AUTO_PROGRESS_TILES` tiles (model passes) are run.
+
+    Returns:
+        float32 numpy [s*H, s*W, 3], not clipped.
+
+    Raises:
+        ValueError: bad image shape or dtype, bad tiling arguments, or a model that is not an integer-scale
+            RGB model.
+    """
+    lr = _as_lr(lr)
+    tile, overlap, batch_size = check_tiling(tile, overlap, batch_size)
+    scale = infer_scale(model)
+    height, width = lr.shape[:2]
+    if tile is None:
+        tiles_per_pass = 1
+    else:
+        tiles_per_pass = len(tile_starts(height, tile, overlap)[0]) * len(tile_starts(width, tile, overlap)[0])
+    total = tiles_per_pass * (8 if self_ensemble else 1)
+    reporter = _Progress(total, bool(progress) if progress is not None else total > AUTO_PROGRESS_TILES)
+
+    def run_batch(batch):
+        output = _run(model, batch)
+        expected = (batch.shape[0], batch.shape[1] * scale, batch.shape[2] * scale, 3)
+        if output.shape != expected:
+            raise ValueError(f"the model returned shape {output.shape} for an input of shape {batch.shape}, "
+                             f"expected {expected}")
+        return output
+
+    def single_pass(image):
+        image = np.asarray(image, dtype="float32")
+        if tile is None:
+            output = run_batch(image[None])[0]
+            reporter.update(1)
+            return output
+        return predict_tiled(run_batch, image, scale, tile, overlap, batch_size, on_batch=reporter.update)
+
+    try:
+        result = ensemble_mean(single_pass, lr) if self_ensemble else single_pass(lr)
+    finally:
+        reporter.close()
+    return result
+
+
+def _to_uint8(values):
+    """Clip to [0, 255], round half to even (like tf.round) and cast to uint8."""
+    return np.round(np.clip(values, 0.0, 255.0)).astype("uint8")
+
+
+def _as_float_pixels(array, what):
+    """uint8 as is, uint16 divided by 257, other integers if within [0, 255], finite floats as is."""
+    if array.dtype == np.uint16:
+        return array.astype("float32") / np.float32(257.0)
+    if array.dtype.kind in "ui" and array.dtype != np.uint8:
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high > 255:
+            raise ValueError(f"{what}: integer images of dtype {array.dtype} must hold values in [0, 255], got "
+                             f"[{low}, {high}] (shape {array.shape}); use uint16 for 16-bit images")
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{what}: the image holds NaN or infinite values (shape {array.shape})")
+        if 0.0 < float(array.max()) <= 1.0:
+            warnings.warn(f"{what}: float image with values in [0, 1]; sr_keras expects [0, 255]", stacklevel=3)
+    return array.astype("float32")
+
+
+def _load(image):
+    """Returns (rgb float32 [H, W, 3], alpha float32 [H, W] or None, layout), layout "gray2", "gray3", "rgb"
+    or "rgba"."""
+    if isinstance(image, (str, os.PathLike)):
+        rgb, alpha = read_image_with_alpha(image)
+        alpha = None if alpha is None else alpha.astype("float32")
+        return rgb.astype("float32"), alpha, "rgb" if alpha is None else "rgba"
+    array = np.asarray(image)
+    what = "upscale"
+    if array.dtype.kind not in "uif":
+        raise ValueError(f"{what}: expected a numeric (uint8, uint16 or float) image, got dtype {array.dtype} "
+                         f"with shape {array.shape}")
+    if array.ndim not in (2, 3):
+        raise ValueError(f"{what}: expected an image [H, W] or [H, W, C], got rank {array.ndim} with shape "
+                         f"{array.shape}")
+    if array.ndim == 3 and array.shape[-1] not in (1, 3, 4):
+        raise ValueError(f"{what}: expected 1 (gray), 3 (RGB) or 4 (RGBA) channels, got {array.shape[-1]} "
+                         f"channels with shape {array.shape}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{what}: empty image of shape {array.shape}")
+    pixels = _as_float_pixels(array, what)
+    if pixels.ndim == 2:
+        return np.repeat(pixels[..., None], 3, axis=-1), None, "gray2"
+    if pixels.shape[-1] == 1:
+        return np.repeat(pixels, 3, axis=-1), None, "gray3"
+    if pixels.shape[-1] == 4:
+        return pixels[..., :3], pixels[..., 3], "rgba"
+    return pixels, None, "rgb"
+
+
+def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=False, progress=None,
+            pool_size=None, max_attention_bytes=DEFAULT_MAX_ATTENTION_BYTES):
+    """Super-resolves an image file or array to uint8, keeping its layout (gray, RGB or RGBA).
+
+    Inputs:
+        - a path (str or os.PathLike), read with `sr_keras.data.io.read_image_with_alpha` (EXIF orientation
+          applied; grayscale files become RGB; an alpha channel is kept);
+        - an array of dtype uint8, uint16 (16-bit values are divided by 257 to the 8-bit range, without
+          rounding), another integer type with values in [0, 255], or float with values in [0, 255]; of shape
+          [H, W] or [H, W, 1] (grayscale: replicated to RGB for the model, the output converted back with the
+          BT.601 luma weights 0.299, 0.587, 0.114), [H, W, 3] (RGB) or [H, W, 4] (RGBA: RGB through the
+          model, alpha upscaled with MATLAB bicubic `imresize`).
+
+    For models with `FlexibleSelfAttention` layers the attention-map memory for the image (or the tile and
+    batch) is estimated first, and `AttentionMemoryError` is raised before anything big is allocated if it
+    exceeds `max_attention_bytes`.
+
+    Args:
+        model: a Keras SR model (float RGB [0, 255] in and out).
+        image: a path or an array, see above.
+        tile, overlap, batch_size, self_ensemble, progress: see `predict`.
+        pool_size: if given, set on every FSA layer first (`sr_keras.layers.set_pool_size`; the model keeps
+            it). ValueError for a model without FSA layers.
+        max_attention_bytes: the largest attention-map memory allowed, in bytes (default 4 GiB).
+
+    Returns:
+        uint8 numpy: [sH, sW] for [H, W] input, [sH, sW, 1], [sH, sW, 3] or [sH, sW, 4] otherwise; values
+        clipped to [0, 255] and rounded half to even.
+
+    Raises:
+        ValueError: wrong rank, channel count, empty image or non-numeric dtype (the message gives the
+            shape), bad tiling arguments, or `pool_size` for a model without FSA layers.
+        AttentionMemoryError: the attention maps would not fit in `max_attention_bytes`.
+        sr_keras.data.io.ImageReadError: an unreadable file.
+    """
+    if pool_size is not None:
+        set_pool_size(model, pool_size)
+    rgb, alpha, layout = _load(image)
+    tile, overlap, batch_size = check_tiling(tile, overlap, batch_size)
+    if not isinstance(max_attention_bytes, numbers.Real) or max_attention_bytes <= 0:
+        raise ValueError(f"max_attention_bytes must be a positive number, got {max_attention_bytes!r}")
+    height, width = rgb.shape[:2]
+    if attention_layers(model):
+        if tile is None:
+            run_h, run_w, batch = height, width, 1
+        else:
+            ys, run_h = tile_starts(height, tile, overlap)
+            xs, run_w = tile_starts(width, tile, overlap)
+            batch = min(batch_size, len(ys) * len(xs))
+        check_attention_memory(model, run_h, run_w, batch, limit=max_attention_bytes)
+    sr = predict(model, rgb, tile=tile, overlap=overlap, batch_size=batch_size, self_ensemble=self_ensemble,
+                 progress=progress)
+    if layout in ("gray2", "gray3"):
+        luma = sr.astype("float64") @ np.asarray(LUMA_WEIGHTS, "float64")
+        gray = _to_uint8(luma)
+        return gray if layout == "gray2" else gray[..., None]
+    out = _to_uint8(sr)
+    if layout == "rgba":
+        alpha_hr = np.asarray(imresize(alpha[..., None], output_size=(sr.shape[0], sr.shape[1])))
+        out = np.concatenate([out, _to_uint8(alpha_hr)], axis=-1)
+    return out

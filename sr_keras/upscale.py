@@ -1,0 +1,104 @@
+"""Upscale image files or folders with a trained generator.
+
+    python -m sr_keras.upscale --model_path=runs/wdsr_b/generator_final_x4.keras photo.jpg photos/ --output_dir=out
+    python -m sr_keras.upscale --model_path=a_srresnet_x4.keras --pool_size=4 --tile=256 big.png --output_dir=out
+
+Every input is checked before anything is written; each output `<name>_x<scale>.png` is written under a
+temporary name and renamed into place, so an interrupted run never leaves a half-written image. Folders are
+searched recursively and their sub-folder structure is kept under --output_dir. Grayscale stays grayscale,
+RGBA keeps its alpha (upscaled with MATLAB bicubic), EXIF orientation is applied.
+"""
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+
+flags.DEFINE_string("model_path", None, "the generator's .keras file")
+flags.DEFINE_string("output_dir", None, "where the upscaled PNGs go")
+flags.DEFINE_integer("scale", None, "expected SR factor; an error if the model's differs")
+flags.DEFINE_integer("tile", None, "LR tile size (bounded memory for large images); default whole image")
+flags.DEFINE_integer("overlap", 16, "LR overlap between tiles (blended)")
+flags.DEFINE_integer("batch_size", 4, "tiles per model call")
+flags.DEFINE_integer("pool_size", None, "FSA pool size (A-SRResNet; 4 for 2000px outputs)")
+flags.DEFINE_bool("self_ensemble", False, "geometric self-ensemble (8 flips/rotations averaged; 8x slower)")
+flags.DEFINE_bool("skip_bad", False, "skip unreadable inputs with a warning instead of stopping")
+flags.DEFINE_bool("overwrite", False, "replace existing output files")
+flags.mark_flags_as_required(["model_path", "output_dir"])
+FLAGS = flags.FLAGS
+
+
+def collect_inputs(inputs):
+    """(path, relative output stem) for every input file and every image under input folders."""
+    from sr_keras.data.io import list_images
+
+    found = []
+    for item in inputs:
+        if os.path.isdir(item):
+            for path in list_images(item):
+                relative = os.path.relpath(path, item)
+                found.append((path, os.path.splitext(relative)[0]))
+        elif os.path.exists(item):
+            found.append((item, os.path.splitext(os.path.basename(item))[0]))
+        else:
+            raise FileNotFoundError(f"input not found: {item}")
+    if not found:
+        raise ValueError("no input images given")
+    return found
+
+
+def save_png_atomically(array, path):
+    from PIL import Image
+
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".partial-", suffix=".png", dir=directory)
+    os.close(handle)
+    try:
+        Image.fromarray(array).save(temporary, format="PNG")
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def main(argv):
+    logging.set_verbosity(logging.WARNING)
+    inputs = argv[1:]
+    if not inputs:
+        raise app.UsageError("give one or more input images or folders")
+    from sr_keras.cli_common import check_scale, check_writable_dir, load_generator
+    from sr_keras.data.io import DataError, ImageReadError, inspect_images
+    from sr_keras.inference import upscale
+
+    try:
+        output_dir = check_writable_dir(FLAGS.output_dir)
+        files = collect_inputs(inputs)
+        readable = {info.path for info in inspect_images([p for p, _ in files], skip_bad=FLAGS.skip_bad)}
+        files = [(p, stem) for p, stem in files if p in readable]
+        model = load_generator(FLAGS.model_path)
+        scale = check_scale(model, FLAGS.scale, FLAGS.model_path)
+        targets = [(p, os.path.join(output_dir, f"{stem}_x{scale}.png")) for p, stem in files]
+        existing = [t for _, t in targets if os.path.exists(t)]
+        if existing and not FLAGS.overwrite:
+            raise FileExistsError(f"output exists: {existing[0]} (use --overwrite)")
+        for index, (path, target) in enumerate(targets, 1):
+            began = time.perf_counter()
+            result = upscale(model, path, tile=FLAGS.tile, overlap=FLAGS.overlap, batch_size=FLAGS.batch_size,
+                             self_ensemble=FLAGS.self_ensemble, pool_size=FLAGS.pool_size)
+            save_png_atomically(result, target)
+            print(f"[{index}/{len(targets)}] {path} -> {target} ({result.shape[1]}x{result.shape[0]}, "
+                  f"{time.perf_counter() - began:.1f} s)", file=sys.stderr)
+    except (ValueError, DataError, ImageReadError, FileNotFoundError, FileExistsError, PermissionError,
+            MemoryError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    app.run(main)
