@@ -1,7 +1,7 @@
 """Benchmark: large-image inference time and peak memory, whole-image vs tiled, against the matmul ceiling.
 
 For edsr_baseline, wdsr_b and a_srresnet at x4 (paper sizes, untrained weights: speed and memory do not
-depend on the values), each configuration in its own process so that its peak resident memory (ru_maxrss)
+depend on the values), `sr_keras.inference.upscale` (uint8 output) timed, each configuration in its own process so that its peak resident memory (ru_maxrss)
 is its own:
 - 500x350 -> 2000x1400 (seed 000's business case) and 2000x2000 -> 8000x8000, whole image and tiled;
 - effective GFLOP/s = counted direct-convolution (and attention) FLOPs / time, next to a 4096^3 float32
@@ -44,7 +44,7 @@ def run_one(spec):
     import tensorflow as tf
 
     from sr_keras.flops import forward_flops
-    from sr_keras.inference import predict
+    from sr_keras.inference import upscale
     from sr_keras.layers import set_pool_size
     from sr_keras.models import build_model
 
@@ -57,13 +57,13 @@ def run_one(spec):
         set_pool_size(model, spec["pool_size"])
     tile = spec["tile"]
     warm = lr[: min(height, 64), : min(width, 64)]
-    predict(model, warm, tile=None)  # traces the layers once
+    upscale(model, warm, tile=None)  # builds and warms the layers once
     flops_lr = lr[: min(height, 350), : min(width, 500)]
     flops = forward_flops(model, flops_lr[None]) * (height * width) / (flops_lr.shape[0] * flops_lr.shape[1])
     times = []
     for _ in range(spec["repeats"]):
         began = time.perf_counter()
-        out = predict(model, lr, tile=tile, overlap=spec["overlap"], batch_size=spec["batch_size"])
+        out = upscale(model, lr, tile=tile, overlap=spec["overlap"], batch_size=spec["batch_size"], progress=False)
         times.append(time.perf_counter() - began)
         del out
     seconds = min(times)

@@ -144,12 +144,12 @@ def _as_lr(lr):
     return array.astype("float32", copy=False)
 
 
-def predict(model, lr, tile=None, overlap=16, batch_size=4, self_ensemble=False, progress=None):
+def predict(model, lr, tile=None, overlap=16, batch_size=4, self_ensemble=False, progress=None, _uint8=False):
     """Super-resolves one float RGB image, whole or in overlapping tiles, optionally with self-ensemble.
 
-    Tiling (`sr_keras.inference.tiling`): tiles of `tile` x `tile` LR pixels (smaller only if the image is)
-    start every `tile - overlap` pixels, the last one aligned to the right/bottom edge, and run `batch_size`
-    at a time, so memory is bounded by the tile size and the batch (plus the HR output). Their outputs are
+    Tiling (`sr_keras.inference.tiling`): the fewest tiles of at most `tile` x `tile` LR pixels overlapping
+    by at least `overlap` are spread evenly over the image and run `batch_size` at a time, so memory is bounded
+    by the tile size and the batch (plus the HR output). Their outputs are
     blended with weights that are 0 over the outer quarter of the overlap on inner sides, rise linearly over
     its middle half and are 1 elsewhere (computed at HR resolution). The result equals the whole-image pass
     (up to float rounding) when overlap / 4 >= the model's receptive-field radius, i.e.
@@ -200,6 +200,9 @@ def predict(model, lr, tile=None, overlap=16, batch_size=4, self_ensemble=False,
             output = run_batch(image[None])[0]
             reporter.update(1)
             return output
+        if _uint8 and not self_ensemble:  # stream finished rows straight to uint8 (bounded float memory)
+            return predict_tiled(run_batch, image, scale, tile, overlap, batch_size, on_batch=reporter.update,
+                                 convert=_to_uint8, out_dtype="uint8")
         return predict_tiled(run_batch, image, scale, tile, overlap, batch_size, on_batch=reporter.update)
 
     try:
@@ -312,7 +315,9 @@ def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=Fal
             batch = min(batch_size, len(ys) * len(xs))
         check_attention_memory(model, run_h, run_w, batch, limit=max_attention_bytes)
     sr = predict(model, rgb, tile=tile, overlap=overlap, batch_size=batch_size, self_ensemble=self_ensemble,
-                 progress=progress)
+                 progress=progress, _uint8=layout == "rgb")
+    if sr.dtype == np.uint8:
+        return sr
     if layout in ("gray2", "gray3"):
         luma = sr.astype("float64") @ np.asarray(LUMA_WEIGHTS, "float64")
         gray = _to_uint8(luma)
