@@ -48,6 +48,26 @@ def forward_flops(model, inputs):
     return total
 
 
+def forward_flops_for_size(model, height, width, probe=(48, 64)):
+    """FLOPs of one forward pass of a generator on a height x width LR image, without running it at that size.
+
+    Convolution and dense FLOPs grow with the pixel count, so they are counted on a small probe image and
+    scaled; self-attention FLOPs grow with the square of the positions and are computed for the real size
+    (sr_keras generators attend at LR resolution). Running a large image through a probe that keeps every
+    layer's output would need far more memory than the model itself.
+    """
+    probe_h, probe_w = probe
+    attention = [layer for layer in model.layers if isinstance(layer, SelfAttention2D)]
+    total = forward_flops(model, np.zeros((1, probe_h, probe_w, 3), "float32"))
+    for layer in attention:
+        channels = int(layer.input.shape[-1])
+        total -= _attention_flops(layer, (1, probe_h, probe_w, channels))
+    total = total * (height * width) / (probe_h * probe_w)
+    for layer in attention:
+        total += _attention_flops(layer, (1, height, width, int(layer.input.shape[-1])))
+    return int(total)
+
+
 def _attention_flops(layer, shape):
     batch, height, width, channels = shape
     pool = getattr(layer, "pool_size", 1)

@@ -58,6 +58,13 @@ flags.DEFINE_integer("seed", None, "random seed")
 flags.DEFINE_bool("cache", None, "keep decoded training images in memory (default true)")
 flags.DEFINE_string("export_dir", None, "also write a TF Serving SavedModel here at the end")
 flags.DEFINE_bool("mixed_precision", None, "mixed precision (float16 on GPU, bfloat16 on CPU)")
+flags.DEFINE_integer("mmsr_class", None, "MMSR: train the SRGAN of this TVAT class on the training tiles of "
+                     "that class (depth from --mmsr_depths)")
+flags.DEFINE_integer("mmsr_tile", None, "MMSR: LR tile size the training images are cut into")
+flags.DEFINE_integer("mmsr_overlap", None, "MMSR: overlap of the training tiles")
+flags.DEFINE_list("mmsr_boundaries", None, "MMSR: TVAT class boundaries (default 2,4)")
+flags.DEFINE_float("mmsr_threshold", None, "MMSR: TVAT threshold (default 4 in sr_keras's [0, 8] pixel scale)")
+flags.DEFINE_list("mmsr_depths", None, "MMSR: X-Y depth per class (default 4-6,16-8,16-8)")
 flags.mark_flag_as_required("model")
 FLAGS = flags.FLAGS
 
@@ -65,7 +72,17 @@ _PASSED_THROUGH = ("data", "data_dir", "lr_dir", "valid_dir", "div2k_track", "cr
                    "learning_rate", "decay_factor", "loss", "num_filters", "num_res_blocks", "discriminator_layers",
                    "discriminator_filters", "pool_size", "eval_pool_size", "content_loss", "adv_weight", "d_steps",
                    "generator_weights", "vgg_weights", "gpus", "cpu_replicas", "strategy", "eval_every",
-                   "save_every", "log_every", "max_eval_images", "seed", "cache", "export_dir", "mixed_precision")
+                   "save_every", "log_every", "max_eval_images", "seed", "cache", "export_dir", "mixed_precision",
+                   "mmsr_class", "mmsr_tile", "mmsr_overlap", "mmsr_threshold")
+
+
+def parse_depth(text):
+    """'16-8' -> (16, 8): X generator residual blocks, Y discriminator conv layers."""
+    try:
+        blocks, layers = (int(v) for v in text.split("-"))
+    except ValueError:
+        raise ValueError(f"an MMSR depth is written X-Y (e.g. 16-8), got {text!r}") from None
+    return blocks, layers
 
 
 def config_from_flags(flag_values):
@@ -78,7 +95,12 @@ def config_from_flags(flag_values):
         changes["scales"] = tuple(int(s) for s in flag_values.scales)
     if flag_values.decay_steps is not None:
         changes["decay_steps"] = tuple(int(float(s)) for s in flag_values.decay_steps)
-    model_dir = flag_values.model_dir or os.path.join("runs", f"{flag_values.model}_x{flag_values.scale}")
+    if flag_values.mmsr_boundaries is not None:
+        changes["mmsr_boundaries"] = tuple(float(b) for b in flag_values.mmsr_boundaries)
+    if flag_values.mmsr_depths is not None:
+        changes["mmsr_depths"] = tuple(parse_depth(d) for d in flag_values.mmsr_depths)
+    suffix = f"_mmsr{flag_values.mmsr_class}" if flag_values.mmsr_class is not None else ""
+    model_dir = flag_values.model_dir or os.path.join("runs", f"{flag_values.model}{suffix}_x{flag_values.scale}")
     return make_config(flag_values.model, model_dir, **changes)
 
 

@@ -2,6 +2,7 @@
 
     python -m sr_keras.upscale --model_path=runs/wdsr_b/generator_final_x4.keras photo.jpg photos/ --output_dir=out
     python -m sr_keras.upscale --model_path=a_srresnet_x4.keras --pool_size=4 --tile=256 big.png --output_dir=out
+    python -m sr_keras.upscale --mmsr_dir=runs/mmsr_x4 photo.jpg --output_dir=out   # MMSR: tiles routed by TVAT
 
 Every input is checked before anything is written; each output `<name>_x<scale>.png` is written under a
 temporary name and renamed into place, so an interrupted run never leaves a half-written image. Folders are
@@ -17,7 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-flags.DEFINE_string("model_path", None, "the generator's .keras file")
+flags.DEFINE_string("model_path", None, "the generator's .keras file (or use --mmsr_dir)")
+flags.DEFINE_string("mmsr_dir", None, "an MMSR directory (python -m sr_keras.mmsr train): tiles routed by TVAT")
 flags.DEFINE_string("output_dir", None, "where the upscaled PNGs go")
 flags.DEFINE_integer("scale", None, "expected SR factor; an error if the model's differs")
 flags.DEFINE_integer("tile", None, "LR tile size (bounded memory for large images); default whole image")
@@ -27,7 +29,7 @@ flags.DEFINE_integer("pool_size", None, "FSA pool size (A-SRResNet; 4 for 2000px
 flags.DEFINE_bool("self_ensemble", False, "geometric self-ensemble (8 flips/rotations averaged; 8x slower)")
 flags.DEFINE_bool("skip_bad", False, "skip unreadable inputs with a warning instead of stopping")
 flags.DEFINE_bool("overwrite", False, "replace existing output files")
-flags.mark_flags_as_required(["model_path", "output_dir"])
+flags.mark_flag_as_required("output_dir")
 FLAGS = flags.FLAGS
 
 
@@ -80,15 +82,25 @@ def main(argv):
         files = collect_inputs(inputs)
         readable = {info.path for info in inspect_images([p for p, _ in files], skip_bad=FLAGS.skip_bad)}
         files = [(p, stem) for p, stem in files if p in readable]
-        model = load_generator(FLAGS.model_path)
-        scale = check_scale(model, FLAGS.scale, FLAGS.model_path)
+        tile, overlap = FLAGS.tile, FLAGS.overlap
+        if bool(FLAGS.model_path) == bool(FLAGS.mmsr_dir):
+            raise ValueError("give exactly one of --model_path and --mmsr_dir")
+        if FLAGS.mmsr_dir:
+            from sr_keras.mmsr import load_router
+
+            model, manifest = load_router(FLAGS.mmsr_dir)
+            tile = tile or manifest["tile"]
+            overlap = manifest["overlap"] if FLAGS["overlap"].using_default_value else overlap
+        else:
+            model = load_generator(FLAGS.model_path)
+        scale = check_scale(model, FLAGS.scale, FLAGS.model_path or FLAGS.mmsr_dir)
         targets = [(p, os.path.join(output_dir, f"{stem}_x{scale}.png")) for p, stem in files]
         existing = [t for _, t in targets if os.path.exists(t)]
         if existing and not FLAGS.overwrite:
             raise FileExistsError(f"output exists: {existing[0]} (use --overwrite)")
         for index, (path, target) in enumerate(targets, 1):
             began = time.perf_counter()
-            result = upscale(model, path, tile=FLAGS.tile, overlap=FLAGS.overlap, batch_size=FLAGS.batch_size,
+            result = upscale(model, path, tile=tile, overlap=overlap, batch_size=FLAGS.batch_size,
                              self_ensemble=FLAGS.self_ensemble, pool_size=FLAGS.pool_size)
             save_png_atomically(result, target)
             print(f"[{index}/{len(targets)}] {path} -> {target} ({result.shape[1]}x{result.shape[0]}, "

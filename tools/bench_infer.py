@@ -43,7 +43,7 @@ def run_one(spec):
     import numpy as np
     import tensorflow as tf
 
-    from sr_keras.flops import forward_flops
+    from sr_keras.flops import forward_flops_for_size
     from sr_keras.inference import upscale
     from sr_keras.layers import set_pool_size
     from sr_keras.models import build_model
@@ -58,8 +58,6 @@ def run_one(spec):
     tile = spec["tile"]
     warm = lr[: min(height, 64), : min(width, 64)]
     upscale(model, warm, tile=None)  # builds and warms the layers once
-    flops_lr = lr[: min(height, 350), : min(width, 500)]
-    flops = forward_flops(model, flops_lr[None]) * (height * width) / (flops_lr.shape[0] * flops_lr.shape[1])
     times = []
     for _ in range(spec["repeats"]):
         began = time.perf_counter()
@@ -67,7 +65,8 @@ def run_one(spec):
         times.append(time.perf_counter() - began)
         del out
     seconds = min(times)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before counting FLOPs (own memory)
+    flops = forward_flops_for_size(model, height, width)
     output_mp = 16 * height * width / 1e6
     return {"seconds": round(seconds, 3), "peak_rss_mb": round(peak_mb), "s_per_output_mp": round(seconds / output_mp, 4),
             "gflops_counted": round(flops / 1e9, 1), "effective_gflops": round(flops / seconds / 1e9, 1),

@@ -33,6 +33,11 @@ PAPER_DEFAULTS = {
 }
 WDSR_HR_CROP = 96  # WDSR trains on 96px HR crops: the LR crop is 96 // scale.
 
+# MMSR (seed 001): per TVAT class, the "X-Y" depth of its SRGAN (X generator residual blocks, Y discriminator
+# conv layers). Defaults: the depth that won most often per class in the seed's Table 1 (TVAT < 2: 4-6 in 5 of
+# 8 fragments; 2-4: 16-8 in 2 of 3; > 4: 16-8 in 4 of 5).
+MMSR_DEPTHS = ((4, 6), (16, 8), (16, 8))
+
 DATA_KINDS = ("embedded", "folder", "paired", "div2k", "tfds")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 
@@ -82,6 +87,12 @@ class TrainConfig:
     export_dir: Optional[str] = None
     mixed_precision: bool = False
     max_eval_images: Optional[int] = None
+    mmsr_class: Optional[int] = None
+    mmsr_tile: int = 32
+    mmsr_overlap: int = 8
+    mmsr_boundaries: tuple = (2.0, 4.0)
+    mmsr_threshold: float = 4.0
+    mmsr_depths: tuple = MMSR_DEPTHS
 
     @property
     def is_gan(self):
@@ -123,9 +134,17 @@ def make_config(model, model_dir, **changes):
         values["crop_size"] = max(1, WDSR_HR_CROP // scale) if isinstance(scale, int) and scale > 0 else 24
     if model == "a_srgan" or model == "a_srresnet":
         values.setdefault("eval_pool_size", 4)
-    for key in ("decay_steps", "scales"):
+    for key in ("decay_steps", "scales", "mmsr_boundaries"):
         if key in values:
             values[key] = tuple(values[key])
+    if "mmsr_depths" in values:
+        values["mmsr_depths"] = tuple(tuple(int(v) for v in depth) for depth in values["mmsr_depths"])
+    if values.get("mmsr_class") is not None and model in GAN_MODELS:
+        depths = values.get("mmsr_depths", MMSR_DEPTHS)
+        klass = values["mmsr_class"]
+        if isinstance(klass, int) and 0 <= klass < len(depths):
+            values.setdefault("num_res_blocks", depths[klass][0])
+            values.setdefault("discriminator_layers", depths[klass][1])
     config = TrainConfig(model=model, model_dir=model_dir, **values)
     validate(config)
     return config
@@ -193,5 +212,19 @@ def validate(config):
         raise ValueError(f"--pool_size only applies to a_srresnet / a_srgan, not {config.model}")
     if not config.has_attention and config.eval_pool_size is not None:
         raise ValueError(f"--eval_pool_size only applies to a_srresnet / a_srgan, not {config.model}")
+    if config.mmsr_class is not None:
+        classes = len(config.mmsr_boundaries) + 1
+        if config.model != "srgan":
+            raise ValueError(f"--mmsr_class trains one SRGAN of an MMSR system (--model=srgan), not {config.model}")
+        if not isinstance(config.mmsr_class, int) or not 0 <= config.mmsr_class < classes:
+            raise ValueError(f"--mmsr_class must be between 0 and {classes - 1}, got {config.mmsr_class!r}")
+        if len(config.mmsr_depths) != classes:
+            raise ValueError(f"--mmsr_depths needs {classes} X-Y depths (one per class), got {len(config.mmsr_depths)}")
+        if list(config.mmsr_boundaries) != sorted(config.mmsr_boundaries):
+            raise ValueError(f"--mmsr_boundaries must be increasing, got {config.mmsr_boundaries}")
+        if config.crop_size > config.mmsr_tile:
+            raise ValueError(f"--crop_size={config.crop_size} is larger than --mmsr_tile={config.mmsr_tile}")
+        if not 0 <= config.mmsr_overlap < config.mmsr_tile:
+            raise ValueError(f"--mmsr_overlap must be in [0, --mmsr_tile), got {config.mmsr_overlap}")
     if config.discriminator_layers is not None and not config.is_gan:
         raise ValueError(f"--discriminator_layers only applies to GAN models, not {config.model}")

@@ -37,6 +37,15 @@ def build_sources(config, scale):
         train = sr_data.div2k(config.data_dir, "train", config.div2k_track, scale)
     else:
         train = sr_data.div2k_tfds(f"{config.div2k_track}_x{scale}", "train", data_dir=config.data_dir)
+    if config.mmsr_class is not None:
+        from sr_keras.mmsr.tiles import class_tile_sets
+
+        sets = class_tile_sets(train, config.mmsr_tile, config.mmsr_overlap, config.mmsr_boundaries,
+                               config.mmsr_threshold)
+        if config.mmsr_class not in sets:
+            raise ValueError(f"no training tile of {train.name} falls in TVAT class {config.mmsr_class} "
+                             f"(boundaries {config.mmsr_boundaries}); classes found: {sorted(sets)}")
+        train = sets[config.mmsr_class]
     if config.valid_dir:
         valid = sr_data.evaluation_set(config.valid_dir, scale)
     elif config.data == "div2k":
