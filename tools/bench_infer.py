@@ -9,7 +9,7 @@ is its own:
 - for a_srresnet, peak memory of the 500x350 whole-image pass at FSA pool sizes 4, 8, 16, 32.
 A configuration that fails (e.g. out of memory) is reported as such, not hidden.
 
-    python tools/bench_infer.py [--tile=256] [--overlap=8] [--skip_large_whole]
+    python tools/bench_infer.py [--tile=256] [--large_tile=192] [--overlap=8] [--skip_large_whole]
 """
 import json
 import os
@@ -24,7 +24,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags  # noqa: E402
 
 flags.DEFINE_list("models", ["edsr_baseline", "wdsr_b", "a_srresnet"], "models")
-flags.DEFINE_integer("tile", 256, "LR tile size of the tiled runs")
+flags.DEFINE_integer("tile", 256, "LR tile size of the tiled 500x350 runs")
+flags.DEFINE_integer("large_tile", 192, "LR tile size of the tiled 2000x2000 runs (bounds their memory)")
 flags.DEFINE_integer("overlap", 8, "LR overlap of the tiled runs")
 flags.DEFINE_integer("batch_size", 1, "tiles per model call")
 flags.DEFINE_integer("pool_size", 4, "FSA pool size of a_srresnet in the size runs")
@@ -112,11 +113,12 @@ def main(argv):
                 if size == "2000x2000" and mode == "whole" and FLAGS.skip_large_whole:
                     continue
                 rows.append(spawn({"model": model, "size": size, "mode": mode, "height": height, "width": width,
-                                   "tile": FLAGS.tile if mode == "tiled" else None, "overlap": FLAGS.overlap,
+                                   "tile": (FLAGS.tile if size == "500x350" else FLAGS.large_tile)
+                                   if mode == "tiled" else None, "overlap": FLAGS.overlap,
                                    "batch_size": FLAGS.batch_size, "pool_size": FLAGS.pool_size,
                                    "repeats": FLAGS.repeats if size == "500x350" else 1}))
     pools = [spawn({"model": "a_srresnet", "size": "500x350", "mode": "whole", "height": 350, "width": 500,
-                    "tile": None, "overlap": 0, "batch_size": 1, "pool_size": int(p), "repeats": 1})
+                    "tile": None, "overlap": 0, "batch_size": 1, "pool_size": int(p), "repeats": 2})
              for p in FLAGS.pool_sizes]
     ceiling_after = matmul_gflops()
     print(f"4096^3 float32 matmul: {ceiling:.1f} GFLOP/s (before), {ceiling_after:.1f} GFLOP/s (after)")

@@ -146,14 +146,16 @@ def predict_tiled(run_batch, lr, scale, tile, overlap, batch_size, on_batch=None
             for x, output in zip(chunk, outputs):
                 weight = (row_weights[:, None] * cols[x][None, :])[..., None]
                 columns = slice(x * scale, (x + tile_w) * scale)
-                total[:, columns] += weight * output
+                in_place = output.dtype == np.float32 and output.flags.writeable
+                output = np.multiply(output, weight, out=output if in_place else None)
+                total[:, columns] += output
                 weight_sum[:, columns] += weight
             if on_batch is not None:
                 on_batch(len(chunk))
         done = (ys[row + 1] - y) * scale if row + 1 < len(ys) else band_h
         if not np.all(weight_sum[:done] > 0):  # cannot happen for tile > overlap; guards against future edits.
             raise RuntimeError("tiling left pixels without weight")
-        band = total[:done] / weight_sum[:done]
+        band = np.divide(total[:done], weight_sum[:done], out=total[:done])
         out[y * scale: y * scale + done] = convert(band) if convert is not None else band
         carry_total, carry_weight = total[done:], weight_sum[done:]
     return out

@@ -238,7 +238,8 @@ def predict(model, lr, tile=None, overlap=16, batch_size=4, self_ensemble=False,
 
 def _to_uint8(values):
     """Clip to [0, 255], round half to even (like tf.round) and cast to uint8."""
-    return np.round(np.clip(values, 0.0, 255.0)).astype("uint8")
+    values = np.clip(values, 0.0, 255.0)  # a new array: the caller's data is left as it was
+    return np.rint(values, out=values).astype("uint8")
 
 
 def _as_float_pixels(array, what):
