@@ -5,10 +5,12 @@ FLOPs per image (one multiply and one add per weight and output pixel); a Dense 
 self-attention 2 * N^2 * (C/8 + C/2) for its two matrix products over N positions (plus its 1x1 convs).
 Element-wise work (biases, activations, normalisation) is not counted.
 """
+import time
+
 import keras
 import numpy as np
 
-from sr_keras.layers import SelfAttention2D, WeightNormConv2D, iter_layers
+from sr_keras.layers import SelfAttention2D, WeightNormConv2D
 
 
 def _conv_like(layer):
@@ -77,3 +79,17 @@ def _attention_flops(layer, shape):
     convs = 2 * positions * channels * (2 * c8 + c2) + 2 * positions * c2 * channels
     products = 2 * positions * positions * (c8 + c2)
     return batch * (convs + products)
+
+
+def matmul_gflops(size=4096, repeats=3):
+    """GFLOP/s of a size^3 float32 `tf.matmul` on the default device: the machine's practical ceiling that
+    the benchmarks compare their effective GFLOP/s with (2 * size^3 FLOPs per product)."""
+    import tensorflow as tf
+
+    a, b = tf.random.normal([size, size]), tf.random.normal([size, size])
+    tf.matmul(a, b).numpy()
+    began = time.perf_counter()
+    for _ in range(repeats):
+        product = tf.matmul(a, b)
+    product.numpy()
+    return 2 * size ** 3 * repeats / (time.perf_counter() - began) / 1e9

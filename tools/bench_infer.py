@@ -74,18 +74,6 @@ def run_one(spec):
             "tf": tf.__version__}
 
 
-def matmul_gflops(size=4096, repeats=3):
-    import tensorflow as tf
-
-    a, b = tf.random.normal([size, size]), tf.random.normal([size, size])
-    tf.matmul(a, b).numpy()
-    began = time.perf_counter()
-    for _ in range(repeats):
-        c = tf.matmul(a, b)
-    c.numpy()
-    return 2 * size ** 3 * repeats / (time.perf_counter() - began) / 1e9
-
-
 def spawn(spec):
     command = [sys.executable, os.path.abspath(__file__), f"--worker={json.dumps(spec)}"]
     result = subprocess.run(command, capture_output=True, text=True)
@@ -105,6 +93,8 @@ def main(argv):
     if FLAGS.worker:
         print(json.dumps(run_one(json.loads(FLAGS.worker))))
         return
+    from sr_keras.flops import matmul_gflops
+
     ceiling = matmul_gflops()
     rows = []
     for model in FLAGS.models:
@@ -122,7 +112,7 @@ def main(argv):
              for p in FLAGS.pool_sizes]
     ceiling_after = matmul_gflops()
     print(f"4096^3 float32 matmul: {ceiling:.1f} GFLOP/s (before), {ceiling_after:.1f} GFLOP/s (after)")
-    print(f"| model | input -> output | mode | time (s) | s per output MP | peak RSS (MB) | effective GFLOP/s "
+    print("| model | input -> output | mode | time (s) | s per output MP | peak RSS (MB) | effective GFLOP/s "
           f"| % of matmul |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:

@@ -24,7 +24,7 @@ from absl import app, flags  # noqa: E402
 
 from sr_keras.data import embedded_photos  # noqa: E402
 from sr_keras.data.pipeline import distributed_training_dataset  # noqa: E402
-from sr_keras.flops import forward_flops  # noqa: E402
+from sr_keras.flops import forward_flops, matmul_gflops  # noqa: E402
 from sr_keras.training import make_config  # noqa: E402
 from sr_keras.training.loop import build_trainer  # noqa: E402
 
@@ -36,17 +36,6 @@ flags.DEFINE_integer("steps", 5, "timed steps per measurement (after 2 warm-up s
 flags.DEFINE_integer("rounds", 3, "edsr_baseline: alternating fixed-batch / pipeline-fed rounds")
 flags.DEFINE_string("output", "docs/benchmarks/bench_train.json", "JSON written here ('' for none)")
 FLAGS = flags.FLAGS
-
-
-def matmul_gflops(size=4096, repeats=3):
-    a = tf.random.normal([size, size])
-    b = tf.random.normal([size, size])
-    tf.matmul(a, b).numpy()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        c = tf.matmul(a, b)
-    c.numpy()
-    return 2 * size ** 3 * repeats / (time.perf_counter() - start) / 1e9
 
 
 def _time(fn, steps):

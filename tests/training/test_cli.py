@@ -46,4 +46,4 @@ def test_folder_without_images_is_named(tmp_path):
     result, _ = run_train(["--model=edsr_baseline", "--data=folder", f"--data_dir={tmp_path / 'photos'}"] + TINY,
                           tmp_path)
     assert result.returncode == 2
-    assert f"no image files" in _error_lines(result.stderr)[0] and "photos" in _error_lines(result.stderr)[0]
+    assert "no image files" in _error_lines(result.stderr)[0] and "photos" in _error_lines(result.stderr)[0]
