@@ -113,7 +113,7 @@ def main(argv):
     ceiling_after = matmul_gflops()
     print(f"4096^3 float32 matmul: {ceiling:.1f} GFLOP/s (before), {ceiling_after:.1f} GFLOP/s (after)")
     print("| model | input -> output | mode | time (s) | s per output MP | peak RSS (MB) | effective GFLOP/s "
-          f"| % of matmul |")
+          "| % of matmul |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
         out = {"500x350": "2000x1400", "2000x2000": "8000x8000"}[row["size"]]
