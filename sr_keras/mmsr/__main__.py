@@ -84,8 +84,9 @@ def train_all(config, argv):
                    f"--model_dir={os.path.join(config.model_dir, f'class_{k}')}", f"--steps={steps[k]}",
                    *_forwarded_args(argv)]
         env = dict(os.environ)
-        if FLAGS.parallel and gpus:
+        if FLAGS.parallel and gpus:  # side by side: job k gets GPU k mod N to itself
             env["CUDA_VISIBLE_DEVICES"] = str(k % gpus)
+            command = [a for a in command if not a.startswith("--gpus")] + ["--gpus=1"]
         print(f"class {k}: {sizes[k]} tiles, {steps[k]} steps, depth {blocks}-{layers}", file=sys.stderr)
         if FLAGS.parallel:
             jobs[k] = subprocess.Popen(command, env=env)
