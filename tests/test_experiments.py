@@ -1,0 +1,158 @@
+"""Every `experiments/*.flags` file parses with the real training CLI and trains one step.
+
+Each flagfile is loaded with `python -m sr_keras.train`'s own absl flags, then run for one step on two small
+real-photo crops: later flags override the file's data, steps, batch and crop size, never the model, so the
+paper-size models are built and stepped at their full size. The 8-GPU files must parse to `gpus == 8` and
+are dry-run on the two logical CPU devices of `tests/conftest.py` instead.
+"""
+import dataclasses
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from absl import flags
+from PIL import Image
+
+import sr_keras.train as train_cli
+from sr_keras.models import build_model, count_params
+from sr_keras.training import train
+from sr_keras.training.loop import build_discriminator, build_generators
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+EXPERIMENTS = ROOT / "experiments"
+FLAGFILES = sorted(EXPERIMENTS.glob("*.flags"))
+FULL_SCALE = [p for p in FLAGFILES if not p.stem.endswith("_cpu")]
+
+# Eager mode (see `eager_steps`) does not reach tf.data functions, which TensorFlow notes once per dataset.
+pytestmark = pytest.mark.filterwarnings("ignore:Even though the `tf.config.experimental_run_functions_eagerly`")
+
+# Trainable generator parameters of the full-size files: REFERENCE section 1 (A-SRResNet: the README table).
+GENERATOR_PARAMS = {
+    "edsr_paper": 43_089_923, "edsr_baseline": 1_517_571, "mdsr": 7_953_987, "wdsr_a": 2_388_080,
+    "wdsr_b": 615_088, "srresnet": 1_550_659, "srgan": 1_550_659, "srgan_8gpu": 1_550_659,
+    "a_srresnet": 1_555_780, "a_srgan": 1_555_780, "a_srgan_8gpu": 1_555_780,
+}
+# SRGAN discriminator at the paper's 96px HR crop (24px LR x 4), REFERENCE section 1.
+DISCRIMINATOR_PARAMS = {"srgan": 23_565_505, "srgan_8gpu": 23_565_505}
+
+
+def _parse(argv):
+    """Loads `argv` into the training CLI's flags (exactly as `absl.app.run` does) and returns its config."""
+    flag_values = flags.FLAGS
+    flag_values.unparse_flags()
+    flag_values(["sr_keras.train", *argv])
+    return train_cli.config_from_flags(flag_values)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def eager_steps():
+    """A one-step run would spend nearly all its time tracing and optimising graphs it runs once, so this
+    module runs `tf.function`s eagerly (graph-mode training is covered by tests/training and by
+    `test_documented_command_exits_zero`). The CLI flags are reset afterwards."""
+    before = tf.config.functions_run_eagerly()
+    tf.config.run_functions_eagerly(True)
+    yield
+    tf.config.run_functions_eagerly(before)
+    flags.FLAGS.unparse_flags()
+
+
+@pytest.fixture(scope="module")
+def tiny_photos(tmp_path_factory):
+    """Two 48x48 crops of real photos (scikit-image): training and validation data of every dry run."""
+    from skimage import data
+
+    folder = tmp_path_factory.mktemp("tiny_photos")
+    Image.fromarray(data.astronaut()[100:148, 200:248]).save(folder / "astronaut.png")
+    Image.fromarray(data.coffee()[150:198, 250:298]).save(folder / "coffee.png")
+    return folder
+
+
+def test_every_paper_configuration_has_a_cpu_twin():
+    names = {p.stem for p in FLAGFILES}
+    expected = {"edsr_paper", "edsr_baseline", "mdsr", "wdsr_a", "wdsr_b", "srresnet", "srgan", "a_srresnet",
+                "a_srgan", "srgan_8gpu", "a_srgan_8gpu"}
+    assert expected <= names
+    assert {f"{name}_cpu" for name in expected} <= names
+    for path in FULL_SCALE:
+        header = path.read_text().split("\n--", 1)[0]
+        assert f"python -m sr_keras.train --flagfile=experiments/{path.name}" in header, path.name
+        assert "Reproduces" in header, path.name
+
+
+def _dry_run_args(path, config, tiny_photos, tmp_path):
+    """Overrides that shrink data, steps and batch (never the model) for a one-step run of `path`."""
+    replicas = 2 if config.gpus or config.cpu_replicas else 1
+    args = [f"--flagfile={path}", "--steps=1", f"--batch_size={replicas}", "--crop_size=8", "--eval_every=1",
+            "--save_every=1", "--max_eval_images=1", "--data=folder", f"--data_dir={tiny_photos}",
+            f"--valid_dir={tiny_photos}", f"--model_dir={tmp_path / 'run'}"]
+    if config.gpus:
+        args += ["--gpus=0", "--cpu_replicas=2"]
+    if config.generator_weights:
+        # The run starts from a saved generator of exactly the file's size (as srresnet.flags would leave it).
+        overrides = {"num_filters": config.num_filters, "num_res_blocks": config.num_res_blocks}
+        if config.has_attention:
+            overrides["pool_size"] = config.pool_size
+        weights = tmp_path / "pretrained.keras"
+        build_model(config.generator_name, scale=config.scale, **overrides).save(weights)
+        args.append(f"--generator_weights={weights}")
+    if config.content_loss != "mse":
+        args.append("--vgg_weights=random")  # imagenet VGG19 weights cannot be downloaded offline
+    return args, replicas
+
+
+def _file_config(path, tiny_photos):
+    """The config of `path` with only its paths (DIV2K, pretrained weights) pointed at files that exist."""
+    text = path.read_text()
+    args = [f"--flagfile={path}"]
+    if "--data=div2k" in text:
+        args += ["--data=folder", f"--data_dir={tiny_photos}"]
+    if "--generator_weights=" in text:
+        args.append(f"--generator_weights={tiny_photos / 'astronaut.png'}")  # any existing file passes parsing
+    return _parse(args)
+
+
+@pytest.mark.parametrize("path", FLAGFILES, ids=[p.stem for p in FLAGFILES])
+def test_flagfile_trains_one_step(path, tiny_photos, tmp_path, mirrored):
+    config = _file_config(path, tiny_photos)
+    if path.stem.endswith("8gpu"):
+        assert config.gpus == 8 and config.batch_size % 8 == 0
+    args, replicas = _dry_run_args(path, config, tiny_photos, tmp_path)
+    config = _parse(args)
+    assert (config.steps, config.crop_size, config.batch_size) == (1, 8, replicas)
+    if path.stem in GENERATOR_PARAMS:  # the full-size model is built, not a shrunk one
+        assert count_params(build_generators(config), trainable=True) == GENERATOR_PARAMS[path.stem]
+    if path.stem in DISCRIMINATOR_PARAMS:
+        full_crop = _file_config(path, tiny_photos).crop_size
+        discriminator = build_discriminator(dataclasses.replace(config, crop_size=full_crop))
+        assert count_params(discriminator, trainable=True) == DISCRIMINATOR_PARAMS[path.stem]
+    summary = train(config, strategy=mirrored if replicas == 2 else None)
+    with open(tmp_path / "run" / "metrics.jsonl") as handle:
+        events = [json.loads(line) for line in handle]
+    end = events[-1]
+    assert end["event"] == "end" and end["steps"] == 1 and end["replicas"] == replicas
+    validations = [e for e in events if e["event"] == "validation"]
+    assert {e["scale"] for e in validations} == set(config.train_scales)
+    assert all(np.isfinite(e["model"]["psnr_y"]) for e in validations)
+    assert sorted(summary["saved"]) == sorted(str(s) for s in config.train_scales)
+    shutil.rmtree(tmp_path / "run")  # full-size checkpoints are large
+    keras.backend.clear_session()
+
+
+@pytest.mark.parametrize("name", ["wdsr_b_cpu"])
+def test_documented_command_exits_zero(name, tiny_photos, tmp_path):
+    """The header's command, `python -m sr_keras.train --flagfile=...`, as a real process (exit code 0)."""
+    path = EXPERIMENTS / f"{name}.flags"
+    config = _file_config(path, tiny_photos)
+    args, replicas = _dry_run_args(path, config, tiny_photos, tmp_path)
+    result = subprocess.run([sys.executable, "-m", "sr_keras.train", *args], capture_output=True, text=True,
+                            timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(tmp_path / "run" / "metrics.jsonl") as handle:
+        end = [json.loads(line) for line in handle][-1]
+    assert end["event"] == "end" and end["steps"] == 1 and end["replicas"] == replicas
