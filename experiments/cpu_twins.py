@@ -1,11 +1,12 @@
 """Runs every CPU-scale twin flagfile (`experiments/*_cpu.flags`) as documented, in order, and plots their
 validation PSNR against the training step.
 
-    python experiments/cpu_twins.py               # about 12 minutes on 2 CPU cores
+    python experiments/cpu_twins.py               # about 14 minutes on 2 CPU cores
 
 Each file runs through the real CLI (`python -m sr_keras.train --flagfile=...`) in a scratch folder
 (`--work_dir`), so the GAN twins find the weights their pixel-loss twin saved under `runs/` there, exactly as
-a user following the flagfile headers would. Writes docs/experiments/cpu_twins.json and cpu_twins_curves.png.
+a user following the flagfile headers would. Writes docs/experiments/cpu_twins.json and
+cpu_twins_curves.png.
 """
 import argparse
 import os
