@@ -7,7 +7,6 @@ input pipeline: above 1 the model, not the data, limits training.
 
     python tools/bench_data.py [--steps=3] [--batches=200] [--output=docs/benchmarks/bench_data.json]
 """
-import json
 import os
 import platform
 import time
@@ -17,6 +16,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
+
+from sr_keras.cli_common import write_json_atomically  # noqa: E402
 
 from sr_keras.data import embedded_photos, training_dataset  # noqa: E402
 from sr_keras.models import build_model  # noqa: E402
@@ -88,10 +89,7 @@ def main(argv):
     print(f"| headroom (pipeline batches/s / training steps/s), cache=True | {results['headroom_cache_True']}x |")
     print(f"| headroom, cache=False | {results['headroom_cache_False']}x |")
     if FLAGS.output:
-        os.makedirs(os.path.dirname(FLAGS.output) or ".", exist_ok=True)
-        with open(FLAGS.output + ".tmp", "w") as handle:
-            json.dump(results, handle, indent=2)
-        os.replace(FLAGS.output + ".tmp", FLAGS.output)
+        write_json_atomically(results, FLAGS.output)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ For each model at batch 16, LR crop 48, x4 (the EDSR setting), in one run:
 
     python tools/bench_train.py [--models=edsr_baseline,wdsr_b] [--steps=5] [--rounds=3]
 """
-import json
 import os
 import platform
 import time
@@ -21,6 +20,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
+
+from sr_keras.cli_common import write_json_atomically  # noqa: E402
 
 from sr_keras.data import embedded_photos  # noqa: E402
 from sr_keras.data.pipeline import distributed_training_dataset  # noqa: E402
@@ -110,10 +111,7 @@ def main(argv):
                   "gpu": bool(tf.config.list_physical_devices("GPU")), "tensorflow": tf.__version__,
                   "date": time.strftime("%Y-%m-%d"), "batch_size": FLAGS.batch_size, "crop_size": FLAGS.crop_size,
                   "scale": FLAGS.scale}
-        os.makedirs(os.path.dirname(FLAGS.output) or ".", exist_ok=True)
-        with open(FLAGS.output + ".tmp", "w") as handle:
-            json.dump(result, handle, indent=2)
-        os.replace(FLAGS.output + ".tmp", FLAGS.output)
+        write_json_atomically(result, FLAGS.output)
 
 
 if __name__ == "__main__":
