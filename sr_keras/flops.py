@@ -20,6 +20,10 @@ def _conv_like(layer):
     return None
 
 
+def _model_input(model):
+    return model.inputs[0] if len(model.inputs) == 1 else model.inputs
+
+
 def forward_flops(model, inputs):
     """FLOPs of `model(inputs)` counted from the shapes the layers actually produce on `inputs`.
 
@@ -31,7 +35,7 @@ def forward_flops(model, inputs):
         int, FLOPs of one forward pass over the whole batch.
     """
     counted = [layer for layer in model.layers if _conv_like(layer) is not None or isinstance(layer, SelfAttention2D)]
-    probe = keras.Model(model.inputs, [layer.output for layer in counted])
+    probe = keras.Model(_model_input(model), [layer.output for layer in counted])
     outputs = probe(inputs, training=False)
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
@@ -48,6 +52,35 @@ def forward_flops(model, inputs):
             kh, kw, c_in, c_out = (int(d) for d in inner.kernel.shape)
             total += 2 * kh * kw * c_in * c_out * int(np.prod(shape[:3]))
     return total
+
+
+def conv_workload(model, inputs):
+    """Every convolution a forward pass of `model(inputs)` runs, for per-kernel benchmarks.
+
+    Args:
+        model: a functional Keras model.
+        inputs: a concrete batch.
+
+    Returns:
+        list of dicts, one per convolution layer in model order: `name`, `input_shape` (NHWC), `kernel_shape`
+        (kh, kw, c_in, c_out), `strides`, `padding` ("SAME"/"VALID") and `flops` (forward, as in
+        `forward_flops`).
+    """
+    convs = [layer for layer in model.layers
+             if _conv_like(layer) is not None and len(_conv_like(layer).kernel.shape) == 4]
+    probe = keras.Model(_model_input(model), [[layer.input, layer.output] for layer in convs])
+    pairs = probe(inputs, training=False)
+    workload = []
+    for layer, (layer_input, layer_output) in zip(convs, pairs):
+        inner = _conv_like(layer)
+        kernel_shape = tuple(int(d) for d in inner.kernel.shape)
+        out_shape = tuple(int(d) for d in layer_output.shape)
+        kh, kw, c_in, c_out = kernel_shape
+        workload.append({"name": layer.name, "input_shape": tuple(int(d) for d in layer_input.shape),
+                         "kernel_shape": kernel_shape, "strides": tuple(int(s) for s in inner.strides),
+                         "padding": inner.padding.upper(),
+                         "flops": 2 * kh * kw * c_in * c_out * int(np.prod(out_shape[:3]))})
+    return workload
 
 
 def forward_flops_for_size(model, height, width, probe=(48, 64)):
