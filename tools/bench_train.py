@@ -44,6 +44,8 @@ flags.DEFINE_integer("rounds", 3, "rounds per model (edsr_baseline: alternating 
 flags.DEFINE_integer("kernel_repeats", 5, "timed calls per convolution kernel for the kernel bound (0: skip it)")
 flags.DEFINE_integer("matmul_size", 4096, "side of the float32 matmul ceiling")
 flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow inter-op threads (0: TensorFlow's default)")
+flags.DEFINE_bool("mixed_precision", False, "train as --mixed_precision does (bfloat16 on CPUs, float16 on GPUs); "
+                  "the matmul ceiling stays float32")
 flags.DEFINE_string("output", "docs/benchmarks/bench_train.json", "JSON written here ('' for none)")
 FLAGS = flags.FLAGS
 
@@ -132,7 +134,7 @@ def kernel_bound(generator, lr_batch, repeats):
 
 def bench_model(name, strategy, with_pipeline):
     config = make_config(name, "/tmp/unused", scale=FLAGS.scale, crop_size=FLAGS.crop_size,
-                         batch_size=FLAGS.batch_size, steps=10)
+                         batch_size=FLAGS.batch_size, steps=10, mixed_precision=FLAGS.mixed_precision)
     keras.utils.set_random_seed(0)
     trainer, _ = build_trainer(config, strategy)
     source = embedded_photos("train", FLAGS.scale)
@@ -172,7 +174,7 @@ def bench_model(name, strategy, with_pipeline):
         row["step_s_real_pipeline"] = round(fed_time, 4)
         row["rounds_pipeline_s"] = [round(t, 4) for t in fed_rounds]
         row["pipeline_cost_percent"] = round(100 * (fed_time - fixed_time) / fixed_time, 2)
-        if FLAGS.kernel_repeats > 0:
+        if FLAGS.kernel_repeats > 0 and not FLAGS.mixed_precision:  # the kernel bound times float32 kernels
             row["kernel_bound"] = kernel_bound(generator, lr_local, FLAGS.kernel_repeats)
     return row
 
@@ -181,6 +183,9 @@ def main(argv):
     del argv
     if FLAGS.inter_op_threads:
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    if FLAGS.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
     strategy = tf.distribute.OneDeviceStrategy("/gpu:0" if tf.config.list_physical_devices("GPU") else "/cpu:0")
     rows = [bench_model(name, strategy, with_pipeline=name == "edsr_baseline") for name in FLAGS.models]
     ceilings = [c for row in rows for c in row["rounds_matmul_gflops"]]
@@ -214,7 +219,8 @@ def main(argv):
                   "rows": rows, "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
                   "gpu": bool(tf.config.list_physical_devices("GPU")), "tensorflow": tf.__version__,
                   "date": time.strftime("%Y-%m-%d"), "batch_size": FLAGS.batch_size, "crop_size": FLAGS.crop_size,
-                  "scale": FLAGS.scale, "steps": FLAGS.steps, "rounds": FLAGS.rounds}
+                  "scale": FLAGS.scale, "steps": FLAGS.steps, "rounds": FLAGS.rounds,
+                  "compute_dtype": keras.mixed_precision.global_policy().compute_dtype}
         write_json_atomically(result, FLAGS.output)
 
 
