@@ -49,8 +49,7 @@ def forward_flops(model, inputs):
         if isinstance(inner, keras.layers.Dense):
             total += 2 * int(inner.kernel.shape[0]) * int(inner.kernel.shape[1]) * shape[0]
         else:
-            kh, kw, c_in, c_out = (int(d) for d in inner.kernel.shape)
-            total += 2 * kh * kw * c_in * c_out * int(np.prod(shape[:3]))
+            total += _conv_flops(inner, shape)
     return total
 
 
@@ -66,21 +65,20 @@ def conv_workload(model, inputs):
         (kh, kw, c_in, c_out), `strides`, `padding` ("SAME"/"VALID") and `flops` (forward, as in
         `forward_flops`).
     """
-    convs = [layer for layer in model.layers
-             if _conv_like(layer) is not None and len(_conv_like(layer).kernel.shape) == 4]
-    probe = keras.Model(_model_input(model), [[layer.input, layer.output] for layer in convs])
+    convs = [(layer, _conv_like(layer)) for layer in model.layers
+             if _conv_like(layer) is not None and not isinstance(_conv_like(layer), keras.layers.Dense)]
+    probe = keras.Model(_model_input(model), [[layer.input, layer.output] for layer, _ in convs])
     pairs = probe(inputs, training=False)
-    workload = []
-    for layer, (layer_input, layer_output) in zip(convs, pairs):
-        inner = _conv_like(layer)
-        kernel_shape = tuple(int(d) for d in inner.kernel.shape)
-        out_shape = tuple(int(d) for d in layer_output.shape)
-        kh, kw, c_in, c_out = kernel_shape
-        workload.append({"name": layer.name, "input_shape": tuple(int(d) for d in layer_input.shape),
-                         "kernel_shape": kernel_shape, "strides": tuple(int(s) for s in inner.strides),
-                         "padding": inner.padding.upper(),
-                         "flops": 2 * kh * kw * c_in * c_out * int(np.prod(out_shape[:3]))})
-    return workload
+    return [{"name": layer.name, "input_shape": tuple(int(d) for d in layer_input.shape),
+             "kernel_shape": tuple(int(d) for d in inner.kernel.shape),
+             "strides": tuple(int(s) for s in inner.strides), "padding": inner.padding.upper(),
+             "flops": _conv_flops(inner, layer_output.shape)}
+            for (layer, inner), (layer_input, layer_output) in zip(convs, pairs)]
+
+
+def _conv_flops(conv, output_shape):
+    kh, kw, c_in, c_out = (int(d) for d in conv.kernel.shape)
+    return 2 * kh * kw * c_in * c_out * int(np.prod([int(d) for d in output_shape[:3]]))
 
 
 def forward_flops_for_size(model, height, width, probe=(48, 64)):

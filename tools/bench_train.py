@@ -33,7 +33,7 @@ from sr_keras.data import embedded_photos  # noqa: E402
 from sr_keras.data.pipeline import distributed_training_dataset  # noqa: E402
 from sr_keras.flops import conv_workload, forward_flops, matmul_gflops  # noqa: E402
 from sr_keras.training import make_config  # noqa: E402
-from sr_keras.training.loop import build_trainer  # noqa: E402
+from sr_keras.training.loop import build_trainer, use_mixed_precision  # noqa: E402
 
 flags.DEFINE_list("models", ["edsr_baseline", "wdsr_a", "wdsr_b", "srresnet", "a_srresnet"], "models to time")
 flags.DEFINE_integer("batch_size", 16, "batch size")
@@ -183,10 +183,10 @@ def main(argv):
     del argv
     if FLAGS.inter_op_threads:
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
-    gpu = bool(tf.config.list_physical_devices("GPU"))
     if FLAGS.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
-    strategy = tf.distribute.OneDeviceStrategy("/gpu:0" if tf.config.list_physical_devices("GPU") else "/cpu:0")
+        use_mixed_precision()
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    strategy = tf.distribute.OneDeviceStrategy("/gpu:0" if gpu else "/cpu:0")
     rows = [bench_model(name, strategy, with_pipeline=name == "edsr_baseline") for name in FLAGS.models]
     ceilings = [c for row in rows for c in row["rounds_matmul_gflops"]]
     ceiling = float(np.median(ceilings))
@@ -217,7 +217,7 @@ def main(argv):
     if FLAGS.output:
         result = {"matmul_gflops": round(ceiling, 1), "matmul_gflops_measurements": [round(c, 1) for c in ceilings],
                   "rows": rows, "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-                  "gpu": bool(tf.config.list_physical_devices("GPU")), "tensorflow": tf.__version__,
+                  "gpu": gpu, "tensorflow": tf.__version__,
                   "date": time.strftime("%Y-%m-%d"), "batch_size": FLAGS.batch_size, "crop_size": FLAGS.crop_size,
                   "scale": FLAGS.scale, "steps": FLAGS.steps, "rounds": FLAGS.rounds,
                   "compute_dtype": keras.mixed_precision.global_policy().compute_dtype}

@@ -88,6 +88,13 @@ def build_discriminator(config):
     return sr_models.build_model(config.discriminator_name, **overrides)
 
 
+def use_mixed_precision():
+    """Sets Keras' global policy for `--mixed_precision`: float16 compute on GPUs (with loss scaling in
+    `make_optimizer`), bfloat16 on CPUs; variables stay float32."""
+    keras.mixed_precision.set_global_policy(
+        "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16")
+
+
 def make_optimizer(config):
     """Adam (0.9, 0.999, eps 1e-8) with the learning rate multiplied by `decay_factor` at each decay step."""
     if config.decay_steps:
@@ -199,8 +206,7 @@ def train(config, strategy=None, progress_stream=None):
         ValueError, DataError: bad settings or data, before any training step.
     """
     if config.mixed_precision:
-        keras.mixed_precision.set_global_policy(
-            "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16")
+        use_mixed_precision()
     strategy = strategy or distribute.make_strategy(config.strategy, config.gpus, config.cpu_replicas)
     chief = distribute.is_chief(strategy)
     out_dir = distribute.worker_dir(config.model_dir, strategy)
