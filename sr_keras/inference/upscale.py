@@ -11,6 +11,7 @@ import os
 import sys
 import time
 import warnings
+import weakref
 
 import keras
 import numpy as np
@@ -22,6 +23,7 @@ from sr_keras.inference.ensemble import self_ensemble as ensemble_mean
 from sr_keras.inference.memory import DEFAULT_MAX_ATTENTION_BYTES, attention_layers, check_attention_memory
 from sr_keras.inference.tiling import check_tiling, predict_tiled, tile_starts
 from sr_keras.layers import set_pool_size
+from sr_keras.models.generator import model_scale
 
 __all__ = ["AUTO_PROGRESS_TILES", "LUMA_WEIGHTS", "compiled", "infer_scale", "predict", "upscale"]
 
@@ -29,8 +31,9 @@ __all__ = ["AUTO_PROGRESS_TILES", "LUMA_WEIGHTS", "compiled", "infer_scale", "pr
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 # With progress=None a progress line is shown when a call runs more tiles (model passes) than this.
 AUTO_PROGRESS_TILES = 16
-_SCALE_ATTRIBUTE = "_sr_keras_scale"
 _PROBE_SIZE = 8
+# Scales found by the probe, keyed weakly by the model object (nothing is stored on the model itself).
+_PROBED_SCALES = weakref.WeakKeyDictionary()
 
 
 _COMPILED_ATTRIBUTE = "_sr_keras_compiled"
@@ -68,9 +71,14 @@ def _run(model, batch):
 
 
 def infer_scale(model):
-    """The integer upscaling factor of `model`, found by running it once on a zero [1, 8, 8, 3] input.
+    """The integer upscaling factor of `model`.
 
-    The result is cached on the model object (attribute `_sr_keras_scale`), so later calls cost nothing.
+    Generators built or saved by sr_keras (`sr_keras.models.SRGenerator`) record their scale: it is read
+    from the metadata (`sr_keras.models.model_scale`) and the model is not run. Any other model or callable
+    (the MMSR router, `.keras` files saved before sr_keras recorded the metadata, your own functions) is run
+    once on a zero [1, 8, 8, 3] input. That probe's answer is remembered in a module-level table keyed weakly by
+    the model object (nothing is set on the model, and the entry goes when the model is garbage-collected),
+    so later calls for the same object do not run it again.
 
     Args:
         model: a Keras model, or any callable from a float32 [B, H, W, 3] tensor to [B, sH, sW, 3].
@@ -79,12 +87,28 @@ def infer_scale(model):
         int scale s >= 1.
 
     Raises:
-        ValueError: the model cannot run on an 8 x 8 input, its output is not [1, 8s, 8s, 3] for an integer
-            s, or it does not have 3 channels.
+        ValueError: (for models without metadata) the model cannot run on an 8 x 8 input, its output is not
+            [1, 8s, 8s, 3] for an integer s, or it does not have 3 channels.
     """
-    cached = getattr(model, _SCALE_ATTRIBUTE, None)
+    recorded = model_scale(model)
+    if recorded is not None:
+        return recorded
+    try:
+        cached = _PROBED_SCALES.get(model)
+    except TypeError:  # an object that cannot be weakly referenced or hashed: probe every time
+        cached = None
     if cached is not None:
         return cached
+    scale = _probe_scale(model)
+    try:
+        _PROBED_SCALES[model] = scale
+    except TypeError:
+        pass
+    return scale
+
+
+def _probe_scale(model):
+    """Runs `model` on a zero [1, 8, 8, 3] input and returns the integer factor of its output size."""
     name = getattr(model, "name", getattr(model, "__name__", type(model).__name__))
     probe_shape = (1, _PROBE_SIZE, _PROBE_SIZE, 3)
     try:
@@ -99,12 +123,7 @@ def infer_scale(model):
     if shape[1] != shape[2] or shape[1] < _PROBE_SIZE or shape[1] % _PROBE_SIZE:
         raise ValueError(f"{name!r} does not upscale by an integer factor: a {list(probe_shape)} input gives "
                          f"an output of shape {list(shape)}")
-    scale = shape[1] // _PROBE_SIZE
-    try:
-        setattr(model, _SCALE_ATTRIBUTE, scale)
-    except (AttributeError, TypeError):
-        pass
-    return scale
+    return shape[1] // _PROBE_SIZE
 
 
 class _Progress:
@@ -310,8 +329,10 @@ def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=Fal
         model: a Keras SR model (float RGB [0, 255] in and out).
         image: a path or an array, see above.
         tile, overlap, batch_size, self_ensemble, progress: see `predict`.
-        pool_size: if given, set on every FSA layer first (`sr_keras.layers.set_pool_size`; the model keeps
-            it). ValueError for a model without FSA layers.
+        pool_size: if given, the FSA pool size for this call only: set on every FSA layer before the model
+            runs and set back to each layer's previous value afterwards, also when the call raises, so
+            `model` is left as it was (use `sr_keras.layers.set_pool_size` to change a model for good).
+            ValueError for a model without FSA layers or a pool size that is not a positive integer.
         max_attention_bytes: the largest attention-map memory allowed, in bytes (default 4 GiB).
 
     Returns:
@@ -320,12 +341,30 @@ def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=Fal
 
     Raises:
         ValueError: wrong rank, channel count, empty image or non-numeric dtype (the message gives the
-            shape), bad tiling arguments, or `pool_size` for a model without FSA layers.
+            shape), bad tiling arguments, or a bad `pool_size` or one for a model without FSA layers.
         AttentionMemoryError: the attention maps would not fit in `max_attention_bytes`.
         sr_keras.data.io.ImageReadError: an unreadable file.
     """
-    if pool_size is not None:
-        set_pool_size(model, pool_size)
+    if pool_size is None:
+        return _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, max_attention_bytes)
+    layers = attention_layers(model)
+    if not layers:
+        set_pool_size(model, pool_size)  # raises the ValueError naming the model
+    previous = [(layer, layer.pool_size) for layer in layers]
+    try:
+        # Set on the layers directly rather than with set_pool_size, which also drops the model's compiled
+        # predict/train functions: restored below, the model is left exactly as it was. `compiled` keeps one
+        # traced function per pool-size setting, so this call traces (or reuses) its own.
+        for layer in layers:
+            layer.pool_size = pool_size
+        return _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, max_attention_bytes)
+    finally:
+        for layer, value in previous:
+            layer.pool_size = value
+
+
+def _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, max_attention_bytes):
+    """`upscale` with the model's FSA pool sizes as they are."""
     rgb, alpha, layout = _load(image)
     tile, overlap, batch_size = check_tiling(tile, overlap, batch_size)
     if not isinstance(max_attention_bytes, numbers.Real) or max_attention_bytes <= 0:

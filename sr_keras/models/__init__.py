@@ -1,8 +1,10 @@
 """Model builders of sr_keras and the registry behind `--model`.
 
-    >>> from sr_keras.models import build_model
+    >>> from sr_keras.models import build_model, model_scale
     >>> model = build_model("wdsr_b", scale=4)          # float RGB [0, 255] in, [0, 255] out, any size
     >>> disc = build_model("srgan_discriminator", hr_size=96)
+    >>> model_scale(model)                              # read from the model's metadata, kept in .keras files
+    4
 """
 import dataclasses
 from typing import Callable
@@ -10,6 +12,8 @@ from typing import Callable
 from sr_keras.models._common import SUPPORTED_SCALES
 from sr_keras.models.asrgan import a_srgan_discriminator, a_srresnet
 from sr_keras.models.edsr import edsr, edsr_baseline, mdsr, mdsr_baseline
+from sr_keras.models.generator import SRGenerator, model_info, model_scale
+from sr_keras.models.saving import load_generator
 from sr_keras.models.srgan import srgan_discriminator, srresnet
 from sr_keras.models.wdsr import wdsr_a, wdsr_b
 
@@ -128,7 +132,8 @@ def count_params(models, trainable=None):
 
 
 __all__ = [
-    "DEFAULT_MDSR_SCALES", "DISCRIMINATORS", "GENERATORS", "MODELS", "ModelSpec", "a_srgan_discriminator",
-    "a_srresnet", "build_model", "count_params", "edsr", "edsr_baseline", "get_spec", "mdsr", "mdsr_baseline",
-    "srgan_discriminator", "srresnet", "wdsr_a", "wdsr_b",
+    "DEFAULT_MDSR_SCALES", "DISCRIMINATORS", "GENERATORS", "MODELS", "ModelSpec", "SRGenerator",
+    "a_srgan_discriminator", "a_srresnet", "build_model", "count_params", "edsr", "edsr_baseline", "get_spec",
+    "load_generator", "mdsr", "mdsr_baseline", "model_info", "model_scale", "srgan_discriminator", "srresnet",
+    "wdsr_a", "wdsr_b",
 ]

@@ -17,9 +17,11 @@ public port, victorca25/traiNNer ASRResNet_arch.py, agree with it):
   variables"), so the pool size can change between training (p = 1, plain attention on crops) and testing
   (p = 4 on 2000px images).
 """
+from sr_keras.models.generator import generator_builder
 from sr_keras.models.srgan import build_discriminator, build_srresnet
 
 
+@generator_builder("a_srresnet")
 def a_srresnet(scale=4, num_filters=64, num_res_blocks=16, pool_size=1, name=None):
     """A-SRResNet, the A-SRGAN generator (Pathak et al., 2018): SRResNet + FSA + spectral normalisation.
 
@@ -32,7 +34,8 @@ def a_srresnet(scale=4, num_filters=64, num_res_blocks=16, pool_size=1, name=Non
         name: model name, default "a_srresnet_x<scale>".
 
     Returns:
-        A functional Keras model from float RGB [0, 255] of any size to RGB [0, 255] at `scale` times the size.
+        A functional Keras model (`SRGenerator`, recording architecture, scale and these arguments) from
+        float RGB [0, 255] of any size to RGB [0, 255] at `scale` times the size.
     """
     return build_srresnet(scale, num_filters, num_res_blocks, True, pool_size, "a_srresnet",
                           name or f"a_srresnet_x{scale}")

@@ -10,6 +10,7 @@ import keras
 
 from sr_keras.layers import DIV2K_RGB_MEAN, Denormalize, Normalize, PixelShuffle
 from sr_keras.models._common import SUPPORTED_SCALES, check_positive, check_scale, conv2d, lr_input
+from sr_keras.models.generator import SRGenerator, generator_builder
 
 _MEAN_255 = tuple(255.0 * m for m in DIV2K_RGB_MEAN)
 
@@ -61,6 +62,7 @@ def _body(num_filters, num_res_blocks, res_scale):
     return apply
 
 
+@generator_builder("edsr")
 def edsr(scale=4, num_filters=256, num_res_blocks=32, res_scale=0.1, name=None):
     """EDSR (Lim et al., CVPRW 2017); defaults are the paper's model: 256 filters, 32 blocks, res_scale 0.1.
 
@@ -72,7 +74,8 @@ def edsr(scale=4, num_filters=256, num_res_blocks=32, res_scale=0.1, name=None):
         name: model name, default "edsr_x<scale>".
 
     Returns:
-        A functional Keras model from float RGB [0, 255] of any size to RGB [0, 255] at `scale` times the size.
+        A functional Keras model (`SRGenerator`, recording architecture, scale and these arguments) from
+        float RGB [0, 255] of any size to RGB [0, 255] at `scale` times the size.
     """
     scale = check_scale(scale, SUPPORTED_SCALES, "edsr")
     num_filters = check_positive(num_filters, "num_filters", "edsr")
@@ -84,14 +87,16 @@ def edsr(scale=4, num_filters=256, num_res_blocks=32, res_scale=0.1, name=None):
     x = _upsampler(scale, num_filters, "upsample")(x)
     x = conv2d(3, 3, "tail_conv")(x)
     sr = Denormalize(mean=_MEAN_255, name="add_mean")(x)
-    return keras.Model(lr, sr, name=name or f"edsr_x{scale}")
+    return SRGenerator(lr, sr, name=name or f"edsr_x{scale}")
 
 
+@generator_builder("edsr_baseline")
 def edsr_baseline(scale=4, num_filters=64, num_res_blocks=16, res_scale=1.0, name=None):
     """EDSR baseline (Lim et al., CVPRW 2017): 64 filters, 16 blocks, no residual scaling. See `edsr`."""
     return edsr(scale, num_filters, num_res_blocks, res_scale, name=name or f"edsr_baseline_x{scale}")
 
 
+@generator_builder("mdsr")
 def mdsr(scales=(2, 3, 4), num_filters=64, num_res_blocks=80, res_scale=1.0, name="mdsr"):
     """MDSR (Lim et al., CVPRW 2017): one shared body, scale-specific pre-processing and upsamplers.
 
@@ -108,7 +113,8 @@ def mdsr(scales=(2, 3, 4), num_filters=64, num_res_blocks=80, res_scale=1.0, nam
         name: prefix of the per-scale model names.
 
     Returns:
-        dict mapping each scale to its Keras model (float RGB [0, 255] in and out).
+        dict mapping each scale to its Keras model (an `SRGenerator` recording its own scale; float RGB
+        [0, 255] in and out).
     """
     scales = tuple(check_scale(s, SUPPORTED_SCALES, "mdsr") for s in scales)
     if not scales or len(set(scales)) != len(scales):
@@ -130,10 +136,11 @@ def mdsr(scales=(2, 3, 4), num_filters=64, num_res_blocks=80, res_scale=1.0, nam
             x = block(x)
         x = upsample(body(x))
         sr = add_mean(tail(x))
-        models[scale] = keras.Model(lr, sr, name=f"{name}_x{scale}")
+        models[scale] = SRGenerator(lr, sr, name=f"{name}_x{scale}")
     return models
 
 
+@generator_builder("mdsr_baseline")
 def mdsr_baseline(scales=(2, 3, 4), num_filters=64, num_res_blocks=16, res_scale=1.0, name="mdsr_baseline"):
     """MDSR baseline: 16 shared body blocks. See `mdsr`."""
     return mdsr(scales, num_filters, num_res_blocks, res_scale, name=name)

@@ -14,6 +14,7 @@ import keras
 
 from sr_keras.layers import Denormalize, FlexibleSelfAttention, Normalize, PixelShuffle
 from sr_keras.models._common import SUPPORTED_SCALES, check_positive, check_scale, conv2d, dense, lr_input
+from sr_keras.models.generator import SRGenerator, generator_builder
 
 # (filters, stride) of the seven conv-BN-LeakyReLU blocks that follow the discriminator's first conv.
 DISCRIMINATOR_BLOCKS = ((64, 2), (128, 1), (128, 2), (256, 1), (256, 2), (512, 1), (512, 2))
@@ -63,7 +64,7 @@ def build_srresnet(scale, num_filters, num_res_blocks, spectral_norm, pool_size,
         x = _prelu(f"{step}_prelu")(PixelShuffle(r, name=f"{step}_shuffle")(x))
     x = conv2d(3, 9, "tail_conv", activation="tanh", spectral_norm=sn)(x)
     sr = Denormalize(mean=127.5, scale=127.5, name="to_pixel_range")(x)
-    return keras.Model(lr, sr, name=name)
+    return SRGenerator(lr, sr, name=name)
 
 
 def build_discriminator(hr_size, num_filters, num_layers, spectral_norm, pool_size, model_name, name):
@@ -102,6 +103,7 @@ def build_discriminator(hr_size, num_filters, num_layers, spectral_norm, pool_si
     return keras.Model(hr, probability, name=name)
 
 
+@generator_builder("srresnet")
 def srresnet(scale=4, num_filters=64, num_res_blocks=16, name=None):
     """SRResNet, the SRGAN generator (Ledig et al., CVPR 2017): 64 filters, 16 blocks by default.
 
@@ -115,7 +117,8 @@ def srresnet(scale=4, num_filters=64, num_res_blocks=16, name=None):
         name: model name, default "srresnet_x<scale>".
 
     Returns:
-        A functional Keras model from float RGB [0, 255] of any size to RGB [0, 255] at `scale` times the size.
+        A functional Keras model (`SRGenerator`, recording architecture, scale and these arguments) from
+        float RGB [0, 255] of any size to RGB [0, 255] at `scale` times the size.
     """
     return build_srresnet(scale, num_filters, num_res_blocks, False, None, "srresnet",
                           name or f"srresnet_x{scale}")

@@ -9,6 +9,7 @@ import keras
 
 from sr_keras.layers import DIV2K_RGB_MEAN, Denormalize, Normalize, PixelShuffle, WeightNormConv2D
 from sr_keras.models._common import SUPPORTED_SCALES, check_positive, check_scale, lr_input
+from sr_keras.models.generator import SRGenerator, generator_builder
 
 _MEAN_255 = tuple(255.0 * m for m in DIV2K_RGB_MEAN)
 
@@ -51,9 +52,10 @@ def _wdsr(scale, num_filters, num_res_blocks, expansion, res_scale, low_rank_rat
     skip = PixelShuffle(scale, name="skip_shuffle")(skip)
     x = keras.layers.Add(name="main_plus_skip")([main, skip])
     sr = Denormalize(mean=_MEAN_255, scale=127.5, name="denormalize")(x)
-    return keras.Model(lr, sr, name=name)
+    return SRGenerator(lr, sr, name=name)
 
 
+@generator_builder("wdsr_a")
 def wdsr_a(scale=4, num_filters=32, num_res_blocks=32, expansion=4, res_scale=1.0, name=None):
     """WDSR-A (Yu et al., 2018): wide 3x3 convolution before the ReLU.
 
@@ -69,12 +71,14 @@ def wdsr_a(scale=4, num_filters=32, num_res_blocks=32, expansion=4, res_scale=1.
         name: model name, default "wdsr_a_x<scale>".
 
     Returns:
-        A functional Keras model from float RGB [0, 255] of any size to RGB [0, 255] at `scale` times the size.
+        A functional Keras model (`SRGenerator`, recording architecture, scale and these arguments) from
+        float RGB [0, 255] of any size to RGB [0, 255] at `scale` times the size.
     """
     return _wdsr(scale, num_filters, num_res_blocks, expansion, res_scale, None, _block_a, "wdsr_a",
                  name or f"wdsr_a_x{scale}")
 
 
+@generator_builder("wdsr_b")
 def wdsr_b(scale=4, num_filters=32, num_res_blocks=32, expansion=6, res_scale=1.0, low_rank_ratio=0.8,
            name=None):
     """WDSR-B (Yu et al., 2018): 1x1 expansion, ReLU, low-rank 1x1, then 3x3.
@@ -91,7 +95,8 @@ def wdsr_b(scale=4, num_filters=32, num_res_blocks=32, expansion=6, res_scale=1.
         name: model name, default "wdsr_b_x<scale>".
 
     Returns:
-        A functional Keras model from float RGB [0, 255] of any size to RGB [0, 255] at `scale` times the size.
+        A functional Keras model (`SRGenerator`, recording architecture, scale and these arguments) from
+        float RGB [0, 255] of any size to RGB [0, 255] at `scale` times the size.
     """
     return _wdsr(scale, num_filters, num_res_blocks, expansion, res_scale, low_rank_ratio, _block_b, "wdsr_b",
                  name or f"wdsr_b_x{scale}")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sr_keras.inference import infer_scale, predict
-from sr_keras.models import build_model
+from sr_keras.models import build_model, model_scale
 
 LR_HEIGHT, LR_WIDTH = 61, 83  # no tile size used below divides either, nor does any stride
 
@@ -207,11 +207,30 @@ def test_batch_size_changes_calls_not_results(edsr_models, lr_crop, batch_size):
     assert np.max(np.abs(result - reference)) < 1e-3
 
 
-def test_infer_scale_is_cached(edsr_models):
-    counted = CountingModel(edsr_models[4])
+def test_infer_scale_reads_the_metadata_and_probes_other_models(edsr_models, monkeypatch):
+    calls = []
+    original_call = keras.Model.__call__
+
+    def recording_call(self, *args, **kwargs):
+        calls.append(self.name)
+        return original_call(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "__call__", recording_call)
+    model = edsr_models[4]
+    assert model_scale(model) == 4
+    assert infer_scale(model) == 4 and calls == []          # the recorded scale: the model is never run
+    plain = keras.Model(model.inputs, model.outputs, name="plain_edsr_x4")   # same graph, no metadata
+    assert model_scale(plain) is None
+    assert infer_scale(plain) == 4 and calls == ["plain_edsr_x4"]           # probed
+
+
+def test_infer_scale_probe_is_cached_off_the_model(edsr_models):
+    counted = CountingModel(edsr_models[4])        # a plain callable: no metadata, so it is probed
     assert infer_scale(counted) == 4 and infer_scale(counted) == 4
-    assert counted.batches == [1]
-    assert counted._sr_keras_scale == 4
+    assert counted.batches == [1]                  # once: the answer is remembered ...
+    assert set(vars(counted)) == {"model", "batches"}   # ... but nothing is stored on the caller's object
+    other = CountingModel(edsr_models[4])
+    assert infer_scale(other) == 4 and other.batches == [1]   # another object is probed itself
 
 
 def test_infer_scale_rejects_non_sr_models():

@@ -130,10 +130,13 @@ def test_a_srresnet_large_image_pool_4_and_memory_error_at_pool_1(a_srresnet_x4)
 
     image = np.asarray(Image.fromarray(data.chelsea()).resize((500, 350), Image.BICUBIC))   # width 500, height 350
     assert image.shape == (350, 500, 3)
+    attention = a_srresnet_x4.get_layer("attention")
+    attention.pool_size = 1   # as trained (another test of this module sets 4 on the shared model)
     start = time.perf_counter()
     out = upscale(a_srresnet_x4, image, pool_size=4)
     print(f"A-SRResNet x4 tiny, 350x500 -> 1400x2000 at pool 4: {time.perf_counter() - start:.1f} s")
     assert out.shape == (1400, 2000, 3) and out.dtype == np.uint8
+    assert attention.pool_size == 1   # pool_size applies to that call only
 
     start = time.perf_counter()
     with pytest.raises(AttentionMemoryError) as caught:
