@@ -113,10 +113,9 @@ def run_train_cli(args, log_path, env=None, cwd=ROOT):
 def held_out_photos(scale):
     """The embedded validation photos (never trained on): [(name, lr float32, hr float32)]."""
     from sr_keras.data import embedded_photos
-    from sr_keras.training.validation import load_validation_images
+    from sr_keras.evaluation import load_pairs
 
-    return [(os.path.basename(path), lr, hr)
-            for path, lr, hr in load_validation_images(embedded_photos("valid", scale))]
+    return [(os.path.basename(path), lr, hr) for path, lr, hr in load_pairs(embedded_photos("valid", scale))]
 
 
 def super_resolve(model, lr, pool_size=None):

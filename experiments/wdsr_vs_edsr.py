@@ -66,7 +66,7 @@ def train_one(label, blocks, args, strategy):
 
     from sr_keras.models import count_params
     from sr_keras.training import make_config, train
-    from sr_keras.training.loop import build_generators
+    from sr_keras.training.build import build_generators
 
     model, filters, paper_learning_rate = NETWORKS[label]
     learning_rate = paper_learning_rate if args.paper_learning_rates else args.learning_rate

@@ -27,9 +27,10 @@ References:
     Structural Similarity", IEEE Trans. Image Processing 13(4), 2004.
 """
 import math
-import numbers
 
 import tensorflow as tf
+
+from sr_keras.checks import integer
 
 __all__ = ["quantize", "rgb_to_y", "psnr", "ssim", "image_metrics", "mean_metrics"]
 
@@ -62,11 +63,7 @@ def _as_image_tensor(images, name):
 
 def _check_crop_border(crop_border):
     """Returns ``crop_border`` as a python int after checking it is a non-negative integer."""
-    if isinstance(crop_border, bool) or not isinstance(crop_border, numbers.Integral):
-        raise ValueError(f"crop_border must be a non-negative integer, got {crop_border!r}")
-    if crop_border < 0:
-        raise ValueError(f"crop_border must be non-negative, got {crop_border}")
-    return int(crop_border)
+    return integer(crop_border, "crop_border", minimum=0)
 
 
 def _prepare_pair(sr, hr, crop_border, y_channel, min_size, metric):

@@ -7,13 +7,13 @@ The exported model has two signatures:
 The FSA pool size of an A-SRResNet is fixed at export time.
 """
 import os
-import shutil
-import tempfile
 
 import keras
 import tensorflow as tf
 
-from sr_keras.layers import FlexibleSelfAttention, iter_layers, set_pool_size
+from sr_keras.files import atomic_path
+from sr_keras.layers import FlexibleSelfAttention, iter_layers, pool_size_set
+from sr_keras.models.precision import float32_copy
 
 
 def export_saved_model(model, export_dir, pool_size=None, overwrite=True):
@@ -25,18 +25,19 @@ def export_saved_model(model, export_dir, pool_size=None, overwrite=True):
     Args:
         model: a generator taking float RGB [0, 255].
         export_dir: destination folder.
-        pool_size: FSA pool size to fix in the export (models with FSA layers only).
+        pool_size: FSA pool size to fix in the export (models with FSA layers only); the model's own pool size
+            is restored afterwards.
         overwrite: replace an existing `export_dir`.
 
     Returns:
         `export_dir`.
     """
     export_dir = os.fspath(export_dir)
+    model = float32_copy(model)  # a model trained with mixed precision is exported computing in float32
     has_fsa = any(isinstance(layer, FlexibleSelfAttention) for layer, _ in iter_layers(model))
     if pool_size is not None:
         if not has_fsa:
             raise ValueError(f"pool_size only applies to models with FlexibleSelfAttention; {model.name} has none")
-        set_pool_size(model, pool_size)
     if os.path.exists(export_dir) and not overwrite:
         raise FileExistsError(f"export directory exists: {export_dir}")
     parent = os.path.dirname(os.path.abspath(export_dir))
@@ -51,18 +52,12 @@ def export_saved_model(model, export_dir, pool_size=None, overwrite=True):
         sr = model(tf.cast(images, tf.float32), training=False)
         return tf.cast(tf.clip_by_value(tf.round(sr), 0.0, 255.0), tf.uint8)
 
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint("serve", serve, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
-    archive.add_endpoint("serve_float", serve_float,
-                         input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
-    staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
-    try:
-        archive.write_out(staging, verbose=False)
-        if os.path.exists(export_dir):
-            shutil.rmtree(export_dir)
-        os.replace(staging, export_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with pool_size_set(model, pool_size):  # endpoints are traced here, with the export's pool size
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint("serve", serve, input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+        archive.add_endpoint("serve_float", serve_float,
+                             input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+        with atomic_path(export_dir, directory=True) as staging:
+            archive.write_out(staging, verbose=False)
     return export_dir

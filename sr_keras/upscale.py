@@ -11,7 +11,6 @@ RGBA keeps its alpha (upscaled with MATLAB bicubic), EXIF orientation is applied
 """
 import os
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -55,17 +54,10 @@ def collect_inputs(inputs):
 def save_png_atomically(array, path):
     from PIL import Image
 
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".partial-", suffix=".png", dir=directory)
-    os.close(handle)
-    try:
+    from sr_keras.files import atomic_path
+
+    with atomic_path(path) as temporary:
         Image.fromarray(array).save(temporary, format="PNG")
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
 
 
 def main(argv):
@@ -73,7 +65,8 @@ def main(argv):
     inputs = argv[1:]
     if not inputs:
         raise app.UsageError("give one or more input images or folders")
-    from sr_keras.cli_common import check_scale, check_writable_dir, load_generator
+    from sr_keras.cli_common import check_scale, load_generator
+    from sr_keras.files import check_writable_dir
     from sr_keras.data.io import DataError, ImageReadError, inspect_images
     from sr_keras.inference import upscale
 

@@ -73,7 +73,7 @@ def test_evaluate_prints_model_and_bicubic_and_writes_json(model_file, photo_dir
     result = _run("sr_keras.evaluate", [f"--model_path={model_file}", f"--data_dir={photo_dir}", "--scale=2",
                                         f"--output_json={output}"])
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "| tiny_x2.keras |" in result.stdout and "| bicubic (MATLAB) |" in result.stdout
+    assert "| x2 | tiny_x2.keras |" in result.stdout and "| x2 | bicubic |" in result.stdout
     data = json.loads(output.read_text())
     assert data["images"] == ["cat.png", "cup.jpg"] and data["scale"] == 2
     per_image = data["model"]["per_image"]

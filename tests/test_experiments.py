@@ -5,7 +5,6 @@ real-photo crops: later flags override the file's data, steps, batch and crop si
 paper-size models are built and stepped at their full size. The 8-GPU files must parse to `gpus == 8` and
 are dry-run on the two logical CPU devices of `tests/conftest.py` instead.
 """
-import dataclasses
 import json
 import pathlib
 import shutil
@@ -21,8 +20,8 @@ from PIL import Image
 
 import sr_keras.train as train_cli
 from sr_keras.models import build_model, count_params
-from sr_keras.training import train
-from sr_keras.training.loop import build_discriminator, build_generators
+from sr_keras.training import RECIPES, train
+from sr_keras.training.build import build_discriminator, build_generators
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"
@@ -32,13 +31,20 @@ FULL_SCALE = [p for p in FLAGFILES if not p.stem.endswith("_cpu")]
 # Eager mode (see `eager_steps`) does not reach tf.data functions, which TensorFlow notes once per dataset.
 pytestmark = pytest.mark.filterwarnings("ignore:Even though the `tf.config.experimental_run_functions_eagerly`")
 
-# Trainable generator parameters of the full-size files: REFERENCE section 1 (A-SRResNet: the README table).
+# Trainable generator parameters of the full-size files and recipes: the originals' counts (EDSR-PyTorch,
+# wdsr_ntire2018, SRGAN; A-SRResNet: the README table).
 GENERATOR_PARAMS = {
     "edsr_paper": 43_089_923, "edsr_baseline": 1_517_571, "mdsr": 7_953_987, "wdsr_a": 2_388_080,
     "wdsr_b": 615_088, "srresnet": 1_550_659, "srgan": 1_550_659, "srgan_8gpu": 1_550_659,
     "a_srresnet": 1_555_780, "a_srgan": 1_555_780, "a_srgan_8gpu": 1_555_780,
 }
-# SRGAN discriminator at the paper's 96px HR crop (24px LR x 4), REFERENCE section 1.
+RECIPE_OF_FILE = {"edsr_paper": "edsr_paper", "edsr_baseline": "edsr_baseline_paper", "mdsr": "mdsr_paper",
+                  "wdsr_a": "wdsr_a_paper", "wdsr_b": "wdsr_b_paper", "srresnet": "srresnet_paper",
+                  "srgan": "srgan_paper", "a_srresnet": "a_srresnet_paper", "a_srgan": "a_srgan_paper",
+                  "srgan_8gpu": "srgan_mse_seed000", "a_srgan_8gpu": "a_srgan_mse_seed000"}
+RECIPE_PARAMS = {RECIPE_OF_FILE[stem]: count for stem, count in GENERATOR_PARAMS.items()}
+RECIPE_PARAMS["mdsr_baseline_paper"] = 3_227_203
+# SRGAN discriminator at the paper's 96px HR crop (24px LR x 4): SRGAN's own count.
 DISCRIMINATOR_PARAMS = {"srgan": 23_565_505, "srgan_8gpu": 23_565_505}
 
 
@@ -85,23 +91,24 @@ def test_every_paper_configuration_has_a_cpu_twin():
         assert "Reproduces" in header, path.name
 
 
-def _dry_run_args(path, config, tiny_photos, tmp_path):
-    """Overrides that shrink data, steps and batch (never the model) for a one-step run of `path`."""
-    replicas = 2 if config.gpus or config.cpu_replicas else 1
-    args = [f"--flagfile={path}", "--steps=1", f"--batch_size={replicas}", "--crop_size=8", "--eval_every=1",
+def _dry_run_args(first, config, tiny_photos, tmp_path):
+    """Overrides that shrink data, steps and batch (never the model) for a one-step run of the flags `first`
+    (a flagfile or a recipe)."""
+    replicas = 2 if config.runtime.gpus or config.runtime.cpu_replicas else 1
+    args = [first, "--steps=1", f"--batch_size={replicas}", "--crop_size=8", "--eval_every=1",
             "--save_every=1", "--max_eval_images=1", "--data=folder", f"--data_dir={tiny_photos}",
             f"--valid_dir={tiny_photos}", f"--model_dir={tmp_path / 'run'}"]
-    if config.gpus:
+    if config.runtime.gpus:
         args += ["--gpus=0", "--cpu_replicas=2"]
-    if config.generator_weights:
+    if config.gan.generator_weights:
         # The run starts from a saved generator of exactly the file's size (as srresnet.flags would leave it).
-        overrides = {"num_filters": config.num_filters, "num_res_blocks": config.num_res_blocks}
+        overrides = {"num_filters": config.model.num_filters, "num_res_blocks": config.model.num_res_blocks}
         if config.has_attention:
-            overrides["pool_size"] = config.pool_size
+            overrides["pool_size"] = config.model.pool_size
         weights = tmp_path / "pretrained.keras"
-        build_model(config.generator_name, scale=config.scale, **overrides).save(weights)
+        build_model(config.generator_name, scale=config.model.scale, **overrides).save(weights)
         args.append(f"--generator_weights={weights}")
-    if config.content_loss != "mse":
+    if config.gan.content_loss != "mse":
         args.append("--vgg_weights=random")  # imagenet VGG19 weights cannot be downloaded offline
     return args, replicas
 
@@ -120,17 +127,39 @@ def _file_config(path, tiny_photos):
 @pytest.mark.parametrize("path", FLAGFILES, ids=[p.stem for p in FLAGFILES])
 def test_flagfile_trains_one_step(path, tiny_photos, tmp_path, mirrored):
     config = _file_config(path, tiny_photos)
+    assert config.recipe is not None  # every flagfile is a recipe plus run settings
     if path.stem.endswith("8gpu"):
-        assert config.gpus == 8 and config.batch_size % 8 == 0
-    args, replicas = _dry_run_args(path, config, tiny_photos, tmp_path)
+        assert config.runtime.gpus == 8 and config.data.batch_size % 8 == 0
+    args, replicas = _dry_run_args(f"--flagfile={path}", config, tiny_photos, tmp_path)
     config = _parse(args)
-    assert (config.steps, config.crop_size, config.batch_size) == (1, 8, replicas)
+    assert (config.optim.steps, config.data.crop_size, config.data.batch_size) == (1, 8, replicas)
     if path.stem in GENERATOR_PARAMS:  # the full-size model is built, not a shrunk one
         assert count_params(build_generators(config), trainable=True) == GENERATOR_PARAMS[path.stem]
     if path.stem in DISCRIMINATOR_PARAMS:
-        full_crop = _file_config(path, tiny_photos).crop_size
-        discriminator = build_discriminator(dataclasses.replace(config, crop_size=full_crop))
+        full_crop = _file_config(path, tiny_photos).data.crop_size
+        discriminator = build_discriminator(config.replace(crop_size=full_crop))
         assert count_params(discriminator, trainable=True) == DISCRIMINATOR_PARAMS[path.stem]
+    if not path.stem.endswith("_cpu"):
+        # A full-size file is its recipe plus run settings: the recipe's one-step run is
+        # test_recipe_trains_one_step (the same model at the same size), so only the parse is checked here.
+        assert config.recipe == RECIPE_OF_FILE[path.stem]
+        return
+    _train_one_step(config, replicas, tmp_path, mirrored)
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_recipe_trains_one_step(name, tiny_photos, tmp_path, mirrored):
+    """`python -m sr_keras.train --recipe=<name> --steps=1 ...` (the flags of the CLI) for every recipe, with
+    the paper-size model."""
+    config = _parse([f"--recipe={name}"])
+    args, replicas = _dry_run_args(f"--recipe={name}", config, tiny_photos, tmp_path)
+    config = _parse(args)
+    assert config.recipe == name and (config.optim.steps, config.data.crop_size) == (1, 8)
+    assert count_params(build_generators(config), trainable=True) == RECIPE_PARAMS[name]
+    _train_one_step(config, replicas, tmp_path, mirrored)
+
+
+def _train_one_step(config, replicas, tmp_path, mirrored):
     summary = train(config, strategy=mirrored if replicas == 2 else None)
     with open(tmp_path / "run" / "metrics.jsonl") as handle:
         events = [json.loads(line) for line in handle]
@@ -140,6 +169,7 @@ def test_flagfile_trains_one_step(path, tiny_photos, tmp_path, mirrored):
     assert {e["scale"] for e in validations} == set(config.train_scales)
     assert all(np.isfinite(e["model"]["psnr_y"]) for e in validations)
     assert sorted(summary["saved"]) == sorted(str(s) for s in config.train_scales)
+    assert summary["recipe"] == config.recipe
     shutil.rmtree(tmp_path / "run")  # full-size checkpoints are large
     keras.backend.clear_session()
 
@@ -149,7 +179,7 @@ def test_documented_command_exits_zero(name, tiny_photos, tmp_path):
     """The header's command, `python -m sr_keras.train --flagfile=...`, as a real process (exit code 0)."""
     path = EXPERIMENTS / f"{name}.flags"
     config = _file_config(path, tiny_photos)
-    args, replicas = _dry_run_args(path, config, tiny_photos, tmp_path)
+    args, replicas = _dry_run_args(f"--flagfile={path}", config, tiny_photos, tmp_path)
     result = subprocess.run([sys.executable, "-m", "sr_keras.train", *args], capture_output=True, text=True,
                             timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -42,7 +42,7 @@ def train_seconds(model_dir):
 def evaluate(single_path, mmsr_dir, tile, overlap):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from sr_keras import metrics
-    from sr_keras.cli_common import load_generator
+    from sr_keras.models.saving import load_generator
     from sr_keras.data import embedded_photos, imresize
     from sr_keras.inference import predict
     from sr_keras.mmsr import load_router

@@ -23,6 +23,8 @@ import numbers
 
 import tensorflow as tf
 
+from sr_keras.checks import positive_int
+
 __all__ = ["imresize", "modcrop", "bicubic_degrade"]
 
 # Support of the Keys cubic kernel (it is non-zero on (-2, 2)).
@@ -292,10 +294,7 @@ def imresize(images, scale=None, output_size=None):
 
 
 def _check_integer_scale(scale, name):
-    if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not float(scale).is_integer() \
-            or scale < 1:
-        raise ValueError(f"{name} `scale` must be a positive integer, got {scale!r}")
-    return int(scale)
+    return positive_int(scale, f"{name} `scale`")
 
 
 def modcrop(images, scale):

@@ -12,6 +12,7 @@ import warnings
 
 import tensorflow as tf
 
+from sr_keras.checks import positive_int
 from sr_keras.data import io
 from sr_keras.data.degrade import imresize
 from sr_keras.data.io import DataError
@@ -82,12 +83,6 @@ class ImageSet:
         return dataset.map(load, num_parallel_calls=num_parallel_calls, deterministic=True)
 
 
-def _check_scale(scale):
-    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive integer, got {scale!r}")
-    return scale
-
-
 def hr_files(paths, scale, name, skip_bad=False, verify="full"):
     """HR image files only; LR is made with MATLAB bicubic after cropping HR to a multiple of `scale`.
 
@@ -95,7 +90,7 @@ def hr_files(paths, scale, name, skip_bad=False, verify="full"):
         DataError: no readable image, or an image smaller than the scale.
         ImageReadError: an unreadable file (unless `skip_bad`).
     """
-    scale = _check_scale(scale)
+    scale = positive_int(scale, "scale")
     infos = io.inspect_images(paths, skip_bad=skip_bad, full=verify == "full")
     if not infos:
         raise DataError(f"no readable image in {name}")
@@ -144,7 +139,7 @@ def paired_folders(lr_dir, hr_dir, scale, name=None, skip_bad=False, verify="ful
         DataError: a missing or empty directory, no LR file matching the scale, HR files without an LR
             partner (unless `skip_bad`), or sizes that do not agree with the scale.
     """
-    scale = _check_scale(scale)
+    scale = positive_int(scale, "scale")
     hr_files = io.list_images(hr_dir)
     lr_files = io.list_images(lr_dir)
     lr_by_stem = {}

@@ -9,14 +9,9 @@ import warnings
 
 import tensorflow as tf
 
+from sr_keras.checks import positive_int
 from sr_keras.data import transforms
 from sr_keras.data.io import DataError
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def _drop_small_images(source, crop_size):
@@ -68,9 +63,9 @@ def training_dataset(source, crop_size, batch_size, seed=None, augment=True, cac
         DataError: every image is smaller than the crop.
         ValueError: bad arguments, or a batch size not divisible by the number of replicas.
     """
-    crop_size = _check_positive_int(crop_size, "crop_size")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    crops_per_image = _check_positive_int(crops_per_image, "crops_per_image")
+    crop_size = positive_int(crop_size, "crop_size")
+    batch_size = positive_int(batch_size, "batch_size")
+    crops_per_image = positive_int(crops_per_image, "crops_per_image")
     scale = source.scale
     source = _drop_small_images(source, crop_size)
     pipeline_seed = seed

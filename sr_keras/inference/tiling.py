@@ -19,15 +19,12 @@ differ (the tile's zero padding), and the linear blend spreads the difference ov
 of leaving a visible seam.
 """
 import math
-import numbers
 
 import numpy as np
 
+from sr_keras.checks import integer, is_integer
+
 __all__ = ["blend_weights", "check_tiling", "predict_tiled", "tile_starts"]
-
-
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def check_tiling(tile, overlap, batch_size):
@@ -37,13 +34,11 @@ def check_tiling(tile, overlap, batch_size):
         ValueError: `tile` is not a positive integer or None, `overlap` is not a non-negative integer, `tile`
             does not exceed `overlap`, or `batch_size` is not a positive integer.
     """
-    if not _is_int(batch_size) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if not _is_int(overlap) or overlap < 0:
-        raise ValueError(f"overlap must be a non-negative integer, got {overlap!r}")
+    batch_size = integer(batch_size, "batch_size", minimum=1)
+    overlap = integer(overlap, "overlap", minimum=0)
     if tile is None:
-        return None, int(overlap), int(batch_size)
-    if not _is_int(tile) or tile < 1:
+        return None, overlap, batch_size
+    if not is_integer(tile) or tile < 1:
         raise ValueError(f"tile must be a positive integer or None, got {tile!r}")
     if tile <= overlap:
         raise ValueError(f"tile ({tile}) must be larger than overlap ({overlap}): tiles advance by "

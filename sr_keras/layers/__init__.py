@@ -1,4 +1,6 @@
 """Custom Keras layers of sr_keras; every class is registered for `.keras` serialisation."""
+import contextlib
+
 import keras
 
 from sr_keras.layers.attention import FlexibleSelfAttention, SelfAttention2D
@@ -8,7 +10,7 @@ from sr_keras.layers.weight_norm import WeightNormConv2D
 
 __all__ = [
     "DIV2K_RGB_MEAN", "Denormalize", "FlexibleSelfAttention", "Normalize", "PixelShuffle", "SelfAttention2D",
-    "WeightNormConv2D", "iter_layers", "set_pool_size",
+    "WeightNormConv2D", "iter_layers", "pool_size_set", "set_pool_size",
 ]
 
 
@@ -58,9 +60,38 @@ def set_pool_size(model, pool_size):
             changed += 1
     if not changed:
         raise ValueError(f"model {getattr(model, 'name', model)!r} has no FlexibleSelfAttention layer")
+    _drop_compiled_functions(model)
+    return changed
+
+
+def _drop_compiled_functions(model):
     for layer, _ in iter_layers(model):
         if isinstance(layer, keras.Model):
             for attr in ("predict_function", "train_function", "test_function"):
                 if getattr(layer, attr, None) is not None:
                     setattr(layer, attr, None)
-    return changed
+
+
+def pool_sizes(model):
+    """The pool size of every `FlexibleSelfAttention` layer of `model`, in layer order."""
+    return [layer.pool_size for layer, _ in iter_layers(model) if isinstance(layer, FlexibleSelfAttention)]
+
+
+@contextlib.contextmanager
+def pool_size_set(model, pool_size):
+    """Within the block, every FSA layer of `model` has `pool_size`; afterwards each has its own again.
+
+    `pool_size=None` changes nothing (and accepts models without FSA layers).
+    """
+    if pool_size is None:
+        yield model
+        return
+    layers = [layer for layer, _ in iter_layers(model) if isinstance(layer, FlexibleSelfAttention)]
+    before = [layer.pool_size for layer in layers]
+    set_pool_size(model, pool_size)
+    try:
+        yield model
+    finally:
+        for layer, size in zip(layers, before):
+            layer.pool_size = size
+        _drop_compiled_functions(model)

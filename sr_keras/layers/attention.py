@@ -4,6 +4,8 @@ GAN", 2018, section 2.4 and Fig. 2)."""
 import keras
 import tensorflow as tf
 
+from sr_keras.checks import positive_int
+
 
 @keras.saving.register_keras_serializable(package="sr_keras")
 class SelfAttention2D(keras.layers.Layer):
@@ -155,6 +157,4 @@ class FlexibleSelfAttention(SelfAttention2D):
 
 
 def _check_pool_size(pool_size):
-    if isinstance(pool_size, bool) or int(pool_size) != pool_size or int(pool_size) < 1:
-        raise ValueError(f"pool_size must be a positive integer, got {pool_size!r}")
-    return int(pool_size)
+    return positive_int(pool_size, "pool_size")

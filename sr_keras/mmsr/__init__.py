@@ -1,8 +1,9 @@
 """MMSR (seed 001): a multi-model SR framework that routes images or tiles by their TVAT texture class.
 
 - `tiles`: cut training images into LR/HR tiles and split them by TVAT class (`class_tile_sets`);
-- training: `python -m sr_keras.train --model=srgan --mmsr_class=K` trains the SRGAN of class K on that class's
-  tiles with the class's "X-Y" depth; `python -m sr_keras.mmsr train` runs all classes and writes `mmsr.json`;
+- `config`: `MMSRConfig` (tiles, TVAT boundaries, per-class "X-Y" depths);
+- `training`: `train_mmsr` trains the SRGAN of every class on that class's tiles with the class's depth
+  (`python -m sr_keras.mmsr train`; `--mmsr_class=K` for one class per node) and writes `mmsr.json`;
 - `router`: `MMSRRouter` sends each LR tile to its class's model; with `sr_keras.inference.upscale(router,
   image, tile=...)` (or `python -m sr_keras.upscale --mmsr_dir=...`) it reconstructs whole images.
 """

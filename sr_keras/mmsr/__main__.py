@@ -2,16 +2,16 @@
 
     python -m sr_keras.mmsr classify [data flags]        # TVAT classes of the training tiles, calibrated bounds
     python -m sr_keras.mmsr train --model_dir=runs/mmsr --steps=3000 [--parallel] [any sr_keras.train flag]
+    python -m sr_keras.mmsr train --model_dir=runs/mmsr --steps=3000 --mmsr_class=2     # one class per node
 
 `train` splits the step budget between the classes in proportion to their number of tiles (every tile gets as
-many visits as it would in one model trained for --steps), trains one SRGAN per class with its X-Y depth
-(`--mmsr_depths`, default 4-6,16-8,16-8) as independent `python -m sr_keras.train --mmsr_class=K` jobs, one
-after another or side by side (`--parallel`; with GPUs each job gets its own: job K sees GPU K mod N), and
-writes `<model_dir>/mmsr.json` for `python -m sr_keras.upscale --mmsr_dir=<model_dir>`. Each job checkpoints and
-resumes like any training run: re-running the command continues unfinished classes.
+many visits as it would in one model trained for --steps) and trains one SRGAN per class with its X-Y depth
+(`--mmsr_depths`, default 4-6,16-8,16-8) in `<model_dir>/class_<k>`: one after another in this process, side
+by side as one process per class (`--parallel`; with GPUs each process gets its own: class K sees GPU K mod N),
+or only the class `--mmsr_class` names. It then writes `<model_dir>/mmsr.json` for
+`python -m sr_keras.upscale --mmsr_dir=<model_dir>` once every class has a final model. Each class run
+checkpoints and resumes like any training run: re-running the command continues unfinished classes.
 """
-import dataclasses
-import json
 import os
 import subprocess
 import sys
@@ -21,98 +21,95 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-from sr_keras import train as train_cli  # noqa: E402  (defines every training flag)
+from sr_keras.cli_common import dataclass_flag_values, define_dataclass_flags, flag_error  # noqa: E402
+from sr_keras.mmsr.config import MMSRConfig  # noqa: E402
+from sr_keras.training.config import SECTIONS  # noqa: E402
 
-flags.DEFINE_bool("parallel", False, "train: run the class jobs side by side instead of one after another")
+define_dataclass_flags(SECTIONS.values(), flags.FLAGS, defaults={"model": "srgan"})
+define_dataclass_flags([MMSRConfig], flags.FLAGS)
+flags.DEFINE_bool("parallel", False, "train: one process per class, side by side")
 FLAGS = flags.FLAGS
-_LAUNCHER_FLAGS = ("parallel", "model_dir", "steps", "mmsr_class", "model")
 
 
-def _class_sizes(config):
-    from sr_keras.mmsr.tiles import class_tile_sets
-    from sr_keras.training.loop import build_sources
+def configs_from_flags(flag_values):
+    """(TrainConfig, MMSRConfig) of the parsed flags."""
+    from sr_keras.mmsr.config import make_mmsr_config
+    from sr_keras.training.config import make_config
 
-    train_source, _ = build_sources(dataclasses.replace(config, mmsr_class=None), config.scale)
-    sets = class_tile_sets(train_source, config.mmsr_tile, config.mmsr_overlap, config.mmsr_boundaries,
-                           config.mmsr_threshold)
-    return {k: len(v) for k, v in sets.items()}, sets
+    values = dataclass_flag_values(SECTIONS.values(), flag_values)
+    model_dir = values.pop("model_dir", None) or os.path.join("runs", f"mmsr_x{values.get('scale', 4)}")
+    config = make_config(values.pop("model"), model_dir, **values)
+    return config, make_mmsr_config(**dataclass_flag_values([MMSRConfig], flag_values))
 
 
-def classify(config):
+def classify(config, mmsr):
     import numpy as np
 
-    sizes, sets = _class_sizes(config)
+    from sr_keras.mmsr.training import tile_sets
+
+    sets = tile_sets(config, mmsr)
+    sizes = {k: len(v) for k, v in sets.items()}
     total = sum(sizes.values())
-    print(f"{total} LR tiles of {config.mmsr_tile}px (overlap {config.mmsr_overlap}), TVAT boundaries "
-          f"{config.mmsr_boundaries}:")
-    for k in range(len(config.mmsr_boundaries) + 1):
+    print(f"{total} LR tiles of {mmsr.tile}px (overlap {mmsr.overlap}), TVAT boundaries {mmsr.boundaries}:")
+    for k in range(mmsr.num_classes):
         print(f"  class {k}: {sizes.get(k, 0)} tiles ({100 * sizes.get(k, 0) / total:.0f}%)")
     values = np.concatenate([s.tvat for s in sets.values()])
     thirds = tuple(round(float(b), 3) for b in np.quantile(values, [1 / 3, 2 / 3]))
     print(f"boundaries that split these tiles into equal thirds: --mmsr_boundaries={thirds[0]},{thirds[1]}")
 
 
-def _forwarded_args(argv):
-    kept = []
-    for arg in argv:
-        name = arg.lstrip("-").split("=", 1)[0]
-        if name.startswith("no"):
-            name = name[2:]
-        if arg.startswith("--") and name in _LAUNCHER_FLAGS:
-            continue
-        kept.append(arg)
-    return kept
+def _class_processes(config, mmsr, argv):
+    """--parallel: one `python -m sr_keras.mmsr train --mmsr_class=K` process per class; their summaries."""
+    import json
 
+    from sr_keras.mmsr.training import class_dir
 
-def train_all(config, argv):
-    from sr_keras.mmsr.router import save_manifest
-
-    sizes, _ = _class_sizes(config)
-    classes = len(config.mmsr_boundaries) + 1
-    empty = [k for k in range(classes) if not sizes.get(k)]
-    if empty:
-        raise ValueError(f"no training tile falls in TVAT class(es) {empty}: use other --mmsr_boundaries "
-                         f"(python -m sr_keras.mmsr classify shows the quantiles)")
-    total = sum(sizes.values())
-    steps = {k: max(1, round(config.steps * sizes[k] / total)) for k in range(classes)}
-    os.makedirs(config.model_dir, exist_ok=True)
-    gpus = int(config.gpus or 0)
-    jobs, began = {}, time.perf_counter()
-    for k in range(classes):
-        blocks, layers = config.mmsr_depths[k]
-        command = [sys.executable, "-m", "sr_keras.train", "--model=srgan", f"--mmsr_class={k}",
-                   f"--model_dir={os.path.join(config.model_dir, f'class_{k}')}", f"--steps={steps[k]}",
-                   *_forwarded_args(argv)]
+    gpus = config.runtime.gpus
+    forwarded = [a for a in argv if not a.startswith(("--parallel", "--noparallel", "--mmsr_class"))]
+    jobs = {}
+    for k in range(mmsr.num_classes):
+        command = [sys.executable, "-m", "sr_keras.mmsr", "train", f"--mmsr_class={k}",
+                   f"--model_dir={config.runtime.model_dir}", *forwarded]
         env = dict(os.environ)
-        if FLAGS.parallel and gpus:  # side by side: job k gets GPU k mod N to itself
+        if gpus:  # side by side: process k gets GPU k mod N to itself
             env["CUDA_VISIBLE_DEVICES"] = str(k % gpus)
             command = [a for a in command if not a.startswith("--gpus")] + ["--gpus=1"]
-        print(f"class {k}: {sizes[k]} tiles, {steps[k]} steps, depth {blocks}-{layers}", file=sys.stderr)
-        if FLAGS.parallel:
-            jobs[k] = subprocess.Popen(command, env=env)
-        else:
-            jobs[k] = subprocess.run(command, env=env)
-            if jobs[k].returncode:
-                raise RuntimeError(f"class {k} training failed (exit {jobs[k].returncode})")
+        jobs[k] = subprocess.Popen(command, env=env)
+    for k, job in jobs.items():
+        if job.wait():
+            raise RuntimeError(f"class {k} training failed (exit {job.returncode})")
+    summaries = {}
+    for k in jobs:
+        with open(os.path.join(class_dir(config, k), "summary.json")) as handle:
+            summaries[k] = json.load(handle)
+    return summaries
+
+
+def train(config, mmsr, argv):
+    from sr_keras.mmsr import training
+
+    training.check(config, mmsr)
+    sets = training.tile_sets(config, mmsr)
+    training.check_classes(sets, mmsr)
+    sizes, steps = {k: len(v) for k, v in sets.items()}, training.class_steps(
+        {k: len(v) for k, v in sets.items()}, config.optim.steps)
+    for k in range(mmsr.num_classes):
+        if mmsr.only_class in (None, k):
+            blocks, layers = mmsr.depths[k]
+            print(f"class {k}: {sizes[k]} tiles, {steps[k]} steps, depth {blocks}-{layers}", file=sys.stderr)
+    if mmsr.only_class is not None:
+        training.train_class(config, mmsr, mmsr.only_class, sets)
+        return None
+    began = time.perf_counter()
     if FLAGS.parallel:
-        for k, job in jobs.items():
-            if job.wait():
-                raise RuntimeError(f"class {k} training failed (exit {job.returncode})")
+        summaries = _class_processes(config, mmsr, argv)
+    else:
+        from sr_keras.training import distribute
+
+        strategy = distribute.make_strategy(config.runtime.strategy, config.runtime.gpus, config.runtime.cpu_replicas)
+        summaries = {k: training.train_class(config, mmsr, k, sets, strategy) for k in range(mmsr.num_classes)}
     seconds = time.perf_counter() - began
-    paths = {k: os.path.join(config.model_dir, f"class_{k}", f"generator_final_x{config.scale}.keras")
-             for k in range(classes)}
-    timings = {}
-    for k in range(classes):
-        with open(os.path.join(config.model_dir, f"class_{k}", "metrics.jsonl")) as handle:
-            ends = [json.loads(line) for line in handle if '"event": "end"' in line]
-        timings[k] = sum(e["seconds"] for e in ends)
-    manifest = save_manifest(config.model_dir, paths, config.mmsr_boundaries, config.mmsr_threshold,
-                             config.mmsr_tile, config.mmsr_overlap, config.scale,
-                             extra={"depths": [list(d) for d in config.mmsr_depths],
-                                    "tiles_per_class": {str(k): sizes[k] for k in range(classes)},
-                                    "steps_per_class": {str(k): steps[k] for k in range(classes)},
-                                    "train_seconds_per_class": {str(k): timings[k] for k in range(classes)},
-                                    "wall_seconds": round(seconds, 1), "parallel": FLAGS.parallel})
+    manifest = training.write_manifest(config, mmsr, sets, summaries, seconds, FLAGS.parallel)
     print(f"MMSR trained in {seconds:.0f} s wall; manifest {manifest}", file=sys.stderr)
     return manifest
 
@@ -124,22 +121,16 @@ def main(argv):
     from sr_keras.data.io import DataError
 
     try:
-        if FLAGS.model != "srgan":
-            raise ValueError(f"MMSR trains SRGANs (--model=srgan), not {FLAGS.model}")
-        FLAGS.mmsr_class = 0  # validated as class 0; each job gets its own class
-        if FLAGS.model_dir is None:
-            FLAGS.model_dir = os.path.join("runs", f"mmsr_x{FLAGS.scale}")
-        config = train_cli.config_from_flags(FLAGS)
+        config, mmsr = configs_from_flags(FLAGS)
         if argv[1] == "classify":
-            classify(config)
+            classify(config, mmsr)
         else:
-            train_all(config, sys.argv[2:])
+            train(config, mmsr, sys.argv[2:])
     except (ValueError, DataError, FileNotFoundError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {flag_error(error)}", file=sys.stderr)
         return 2
     return 0
 
 
 if __name__ == "__main__":
-    flags.FLAGS.set_default("model", "srgan")
     app.run(main)

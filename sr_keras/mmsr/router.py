@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from sr_keras.data.tvat import DEFAULT_BOUNDARIES, DEFAULT_THRESHOLD, tvat
+from sr_keras.files import write_json
 from sr_keras.inference.upscale import compiled
 from sr_keras.mmsr.tiles import classify
 
@@ -62,11 +63,7 @@ def save_manifest(directory, model_paths, boundaries, threshold, tile, overlap, 
     manifest = {"scale": scale, "boundaries": list(boundaries), "threshold": threshold, "tile": tile,
                 "overlap": overlap, "models": {str(k): os.path.relpath(p, directory) for k, p in model_paths.items()}}
     manifest.update(extra or {})
-    path = os.path.join(directory, MANIFEST)
-    with open(path + ".partial", "w") as handle:
-        json.dump(manifest, handle, indent=2)
-    os.replace(path + ".partial", path)
-    return path
+    return write_json(manifest, os.path.join(directory, MANIFEST))
 
 
 def load_router(directory):
@@ -75,7 +72,7 @@ def load_router(directory):
     Raises:
         FileNotFoundError, ValueError: missing manifest or model files (named).
     """
-    from sr_keras.cli_common import load_generator
+    from sr_keras.models.saving import load_generator
 
     path = os.path.join(os.fspath(directory), MANIFEST)
     if not os.path.isfile(path):

@@ -1,22 +1,14 @@
 """Pieces shared by the model builders: scale checks, the input, named convolutions."""
 import keras
 
+from sr_keras.checks import positive_int
+
 SUPPORTED_SCALES = (2, 3, 4, 8)
-
-
-def _as_int(value, what, model_name):
-    try:
-        valid = not isinstance(value, bool) and float(value).is_integer()
-    except (TypeError, ValueError):
-        valid = False
-    if not valid:
-        raise ValueError(f"{model_name}: {what} must be an integer, got {value!r}")
-    return int(value)
 
 
 def check_scale(scale, supported, model_name):
     """Returns `scale` as an int, or raises a ValueError naming the model and the scales it supports."""
-    scale = _as_int(scale, "scale", model_name)
+    scale = positive_int(scale, f"{model_name}: scale")
     if scale not in supported:
         raise ValueError(
             f"{model_name} does not support scale {scale}; supported scales: {', '.join(map(str, supported))}")
@@ -24,10 +16,7 @@ def check_scale(scale, supported, model_name):
 
 
 def check_positive(value, what, model_name):
-    number = _as_int(value, what, model_name)
-    if number < 1:
-        raise ValueError(f"{model_name}: {what} must be a positive integer, got {value!r}")
-    return number
+    return positive_int(value, f"{model_name}: {what}")
 
 
 def lr_input(name="lr"):

@@ -1,21 +1,11 @@
-"""Checkpoints that survive a crash, and atomic model files.
+"""Checkpoints that survive a crash.
 
 `tf.train.CheckpointManager` writes a checkpoint's data and index files first and only then rewrites the
 `checkpoint` state file that names the latest one, so a process killed at any moment leaves the previous
-complete checkpoint as the latest. `.keras` files are written under a temporary name and renamed into place.
+complete checkpoint as the latest. (Model files are written with `sr_keras.files.save_keras`.)
 """
-import os
 
 import tensorflow as tf
-
-
-def save_keras_atomically(model, path):
-    """Saves `model` to `path` (.keras) through a temporary file, so `path` is never half-written."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    temporary = os.path.join(directory, f".{os.path.basename(path)[:-len('.keras')]}.partial.keras")
-    model.save(temporary)
-    os.replace(temporary, path)
 
 
 class RunCheckpoint:

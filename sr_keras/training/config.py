@@ -1,110 +1,148 @@
-"""Training configuration: one frozen dataclass, per-model paper defaults, validation before any work.
+"""Training configuration: nested frozen dataclasses, checked before any work.
 
-The CLI (`python -m sr_keras.train`) turns flags into a `TrainConfig`; library code only ever sees the config.
+    >>> from sr_keras.training import make_config
+    >>> config = make_config("wdsr_b", "runs/wdsr_b", steps=300, num_res_blocks=8)
+    >>> config.optim.steps, config.model.num_res_blocks, config.data.crop_size
+    (300, 8, 24)
+
+A `TrainConfig` holds five sections: `model`, `data`, `optim`, `gan` and `runtime`. Field names are unique
+across sections, so `make_config` takes them flat (`crop_size=48` lands in `data`). Unset fields take the
+recipe's value: `recipe=` names one of `sr_keras.training.recipes.RECIPES`, and without it the model's own
+paper recipe applies. The command line (`python -m sr_keras.train`) has one flag per field, named after it
+(help text in the field's metadata); errors raised here are `ConfigError`s that name the field, which the CLI
+turns into the flag's name.
 """
 import dataclasses
 import os
 from typing import Optional
 
+from sr_keras.checks import ConfigError, positive_int
 from sr_keras.models import MODELS, get_spec
+from sr_keras.training import recipes
 
-# Training recipes of the papers (REFERENCE sections 2-4): learning rate, decay steps (halved at each),
-# LR crop size, loss, steps.
-#   EDSR/MDSR: L1, Adam, lr 1e-4 halved every 2e5 steps, batch 16, 48px LR crops, 3e5 steps.
-#   WDSR: L1, Adam, lr 1e-3 halved at 2e5 steps, 96px HR crops.
-#   SRResNet: MSE, lr 1e-4, 1e6 steps, 24px LR crops; SRGAN: lr 1e-4 then 1e-5 at 1e5, VGG54 + 1e-3 adv.
-#   A-SRResNet / A-SRGAN (seed 000): trained from scratch with crop 72 and lr 1e-4; MSE content.
 GAN_MODELS = {"srgan": ("srresnet", "srgan_discriminator"), "a_srgan": ("a_srresnet", "a_srgan_discriminator")}
 TRAINABLE_MODELS = tuple(name for name, spec in MODELS.items() if spec.kind != "discriminator") + tuple(GAN_MODELS)
-
-PAPER_DEFAULTS = {
-    "edsr": dict(learning_rate=1e-4, decay_steps=(200_000,), crop_size=48, loss="l1", steps=300_000),
-    "edsr_baseline": dict(learning_rate=1e-4, decay_steps=(200_000,), crop_size=48, loss="l1", steps=300_000),
-    "mdsr": dict(learning_rate=1e-4, decay_steps=(200_000,), crop_size=48, loss="l1", steps=300_000),
-    "mdsr_baseline": dict(learning_rate=1e-4, decay_steps=(200_000,), crop_size=48, loss="l1", steps=300_000),
-    "wdsr_a": dict(learning_rate=1e-3, decay_steps=(200_000,), crop_size=None, loss="l1", steps=300_000),
-    "wdsr_b": dict(learning_rate=1e-3, decay_steps=(200_000,), crop_size=None, loss="l1", steps=300_000),
-    "srresnet": dict(learning_rate=1e-4, decay_steps=(), crop_size=24, loss="mse", steps=1_000_000),
-    "a_srresnet": dict(learning_rate=1e-4, decay_steps=(), crop_size=72, loss="mse", steps=100_000),
-    "srgan": dict(learning_rate=1e-4, decay_steps=(100_000,), decay_factor=0.1, crop_size=24, loss="mse",
-                  content_loss="vgg54", steps=200_000),
-    "a_srgan": dict(learning_rate=1e-4, decay_steps=(), crop_size=72, loss="mse", content_loss="mse",
-                    steps=100_000),
-}
+DATA_KINDS = ("embedded", "folder", "paired", "div2k", "tfds")
+DIV2K_TRACKS = ("bicubic", "unknown", "x8", "mild", "difficult")
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 WDSR_HR_CROP = 96  # WDSR trains on 96px HR crops: the LR crop is 96 // scale.
 
-# MMSR (seed 001): per TVAT class, the "X-Y" depth of its SRGAN (X generator residual blocks, Y discriminator
-# conv layers). Defaults: the depth that won most often per class in the seed's Table 1 (TVAT < 2: 4-6 in 5 of
-# 8 fragments; 2-4: 16-8 in 2 of 3; > 4: 16-8 in 4 of 5).
-MMSR_DEPTHS = ((4, 6), (16, 8), (16, 8))
 
-DATA_KINDS = ("embedded", "folder", "paired", "div2k", "tfds")
-STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
+def setting(default, help_text, flag=None, choices=None, item=None):
+    """A dataclass field whose metadata gives the CLI its flag (name, help, allowed values, tuple item type)."""
+    metadata = {"help": help_text, "item": item}
+    if flag:
+        metadata["flag"] = flag
+    if choices:
+        metadata["choices"] = tuple(choices)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """What is trained: the model and its size."""
+
+    name: str = setting(None, f"model to train: {', '.join(TRAINABLE_MODELS)}", flag="model")
+    scale: int = setting(4, "SR factor (2, 3, 4 or 8 where the model allows it)")
+    scales: tuple = setting((2, 3, 4), "MDSR: the scales trained together", item=int)
+    num_filters: Optional[int] = setting(None, "generator feature channels (default: the paper's)")
+    num_res_blocks: Optional[int] = setting(None, "generator residual blocks (default: the paper's)")
+    pool_size: int = setting(1, "A-SRGAN: FSA pool size in training (1 = plain attention)")
+    eval_pool_size: Optional[int] = setting(None, "A-SRGAN: FSA pool size for validation and export (default 4)")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where the training and validation images come from, and how they are cut."""
+
+    kind: str = setting("embedded", "training data: embedded photos (offline default), folder of HR images "
+                       "(--data_dir), paired LR/HR folders (--lr_dir, --data_dir), div2k archive layout "
+                       "(--data_dir), tfds div2k", flag="data", choices=DATA_KINDS)
+    data_dir: Optional[str] = setting(None, "HR folder, DIV2K root, or tfds data_dir")
+    lr_dir: Optional[str] = setting(None, "--data=paired: folder of LR images matched to --data_dir by name")
+    valid_dir: Optional[str] = setting(None, "validation images (HR folder or Set5-style HR + LR_bicubic/X<s>); "
+                                      "default: DIV2K valid for div2k data, else the embedded validation photos")
+    div2k_track: str = setting("bicubic", "DIV2K track", choices=DIV2K_TRACKS)
+    crop_size: Optional[int] = setting(None, "LR crop side in pixels (HR crop = crop_size * scale)")
+    batch_size: int = setting(16, "global batch size (split over replicas)")
+    cache: bool = setting(True, "keep decoded training images in memory")
+    max_eval_images: Optional[int] = setting(None, "validate on at most this many images")
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimConfig:
+    """The optimisation: steps, learning-rate schedule, pixel loss and precision."""
+
+    steps: int = setting(1000, "total training steps")
+    learning_rate: float = setting(1e-4, "initial learning rate")
+    decay_steps: tuple = setting((), "steps at which the learning rate is multiplied by --decay_factor", item=int)
+    decay_factor: float = setting(0.5, "learning-rate decay factor (0.5 = halve)")
+    loss: str = setting("l1", "pixel loss", choices=("l1", "mse"))
+    mixed_precision: bool = setting(False, "mixed precision (float16 on GPU, bfloat16 on CPU)")
+
+
+@dataclasses.dataclass(frozen=True)
+class GANConfig:
+    """SRGAN / A-SRGAN only: discriminator, losses and the pretrained generator."""
+
+    content_loss: str = setting("mse", "GAN: content loss", choices=("mse", "vgg22", "vgg54"))
+    adv_weight: float = setting(1e-3, "GAN: adversarial loss weight (1e-3 in SRGAN)")
+    d_steps: int = setting(1, "GAN: discriminator updates per generator update")
+    generator_weights: Optional[str] = setting(None, "GAN: start from these generator weights (.keras or "
+                                              ".weights.h5)")
+    vgg_weights: Optional[str] = setting(None, "GAN: local VGG19 notop weights file for offline machines (default: "
+                                        "Keras downloads the imagenet weights; 'random' = untrained VGG, for smoke "
+                                        "tests only)")
+    discriminator_layers: Optional[int] = setting(None, "GAN: discriminator conv layers, 1-8 (MMSR 'X-Y' depths)")
+    discriminator_filters: Optional[int] = setting(None, "GAN: discriminator filters of the first conv (default 64)")
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeConfig:
+    """Where and how the run executes: directory, devices, cadence of validation, checkpoints and logs."""
+
+    model_dir: str = setting(None, "run directory (default runs/<model>_x<scale>)")
+    gpus: int = setting(0, "train data-parallel on this many GPUs (MirroredStrategy)")
+    cpu_replicas: int = setting(0, "train data-parallel on this many logical CPU devices (testing)")
+    strategy: str = setting("auto", "distribution strategy; multi_worker reads TF_CONFIG", choices=STRATEGIES)
+    eval_every: int = setting(500, "validate every N steps (and at the end)")
+    save_every: int = setting(500, "checkpoint every N steps (and at the end)")
+    log_every: int = setting(50, "progress line every N steps when not on a terminal")
+    seed: int = setting(0, "random seed")
+    export_dir: Optional[str] = setting(None, "also write a TF Serving SavedModel here at the end")
+
+
+SECTIONS = {"model": ModelConfig, "data": DataConfig, "optim": OptimConfig, "gan": GANConfig,
+            "runtime": RuntimeConfig}
+# Flat setting name (the field's flag name: its own name, or "model" / "data" for model.name / data.kind) ->
+# (section, field). Names are unique across sections.
+FIELDS = {f.metadata.get("flag", f.name): (section, f.name)
+          for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
+TUPLE_FIELDS = tuple(f.name for cls in SECTIONS.values() for f in dataclasses.fields(cls) if f.type is tuple)
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Everything a training run needs. Build with `make_config(model=..., **changes)` to get paper defaults.
+    """Everything a training run needs; build it with `make_config` (recipe values, then changes, checked)."""
 
-    Attributes mirror the `python -m sr_keras.train` flags; see `sr_keras/train.py` for their help texts.
-    """
-
-    model: str
-    model_dir: str
-    scale: int = 4
-    scales: tuple = (2, 3, 4)  # MDSR only
-    data: str = "embedded"
-    data_dir: Optional[str] = None
-    lr_dir: Optional[str] = None
-    valid_dir: Optional[str] = None
-    div2k_track: str = "bicubic"
-    crop_size: int = 48
-    batch_size: int = 16
-    steps: int = 1000
-    learning_rate: float = 1e-4
-    decay_steps: tuple = ()
-    decay_factor: float = 0.5
-    loss: str = "l1"
-    num_filters: Optional[int] = None
-    num_res_blocks: Optional[int] = None
-    discriminator_layers: Optional[int] = None
-    discriminator_filters: Optional[int] = None
-    pool_size: int = 1
-    eval_pool_size: Optional[int] = None
-    content_loss: str = "mse"
-    adv_weight: float = 1e-3
-    d_steps: int = 1
-    generator_weights: Optional[str] = None
-    vgg_weights: Optional[str] = None
-    gpus: int = 0
-    cpu_replicas: int = 0
-    strategy: str = "auto"
-    eval_every: int = 500
-    save_every: int = 500
-    log_every: int = 50
-    seed: int = 0
-    cache: bool = True
-    export_dir: Optional[str] = None
-    mixed_precision: bool = False
-    max_eval_images: Optional[int] = None
-    mmsr_class: Optional[int] = None
-    mmsr_tile: int = 32
-    mmsr_overlap: int = 8
-    mmsr_boundaries: tuple = (2.0, 4.0)
-    mmsr_threshold: float = 4.0
-    mmsr_depths: tuple = MMSR_DEPTHS
+    model: ModelConfig
+    data: DataConfig
+    optim: OptimConfig
+    gan: GANConfig
+    runtime: RuntimeConfig
+    recipe: Optional[str] = None
 
     @property
     def is_gan(self):
-        return self.model in GAN_MODELS
+        return self.model.name in GAN_MODELS
 
     @property
     def generator_name(self):
-        return GAN_MODELS[self.model][0] if self.is_gan else self.model
+        return GAN_MODELS[self.model.name][0] if self.is_gan else self.model.name
 
     @property
     def discriminator_name(self):
-        return GAN_MODELS[self.model][1] if self.is_gan else None
+        return GAN_MODELS[self.model.name][1] if self.is_gan else None
 
     @property
     def is_multiscale(self):
@@ -112,119 +150,149 @@ class TrainConfig:
 
     @property
     def train_scales(self):
-        return tuple(self.scales) if self.is_multiscale else (self.scale,)
+        return tuple(self.model.scales) if self.is_multiscale else (self.model.scale,)
 
     @property
     def has_attention(self):
         return self.generator_name == "a_srresnet"
 
+    @property
+    def eval_pool_size(self):
+        """The FSA pool size used for validation and export (None for models without FSA)."""
+        return (self.model.eval_pool_size or self.model.pool_size) if self.has_attention else None
 
-def make_config(model, model_dir, **changes):
-    """A `TrainConfig` for `model` with the paper's defaults, then `changes` (None values are ignored).
+    def flat(self):
+        """{setting name: value} over every section, plus "recipe" (what `config.json` holds)."""
+        values = {"recipe": self.recipe}
+        for name, (section, field) in FIELDS.items():
+            values[name] = getattr(getattr(self, section), field)
+        return values
+
+    def replace(self, **changes):
+        """A copy with flat setting changes applied and checked (like `make_config`, without recipe values)."""
+        sections = {name: getattr(self, name) for name in SECTIONS}
+        for key, value in changes.items():
+            if key not in FIELDS:
+                raise ConfigError(key, "is not a training setting")
+            section, field = FIELDS[key]
+            sections[section] = dataclasses.replace(sections[section], **{field: _normalise(field, value)})
+        config = TrainConfig(recipe=self.recipe, **sections)
+        validate(config)
+        return config
+
+
+def _normalise(key, value):
+    if key in TUPLE_FIELDS and value is not None:
+        return tuple(value)
+    return value
+
+
+def make_config(model=None, model_dir=None, recipe=None, **changes):
+    """A checked `TrainConfig`: the recipe's values, then `changes` (flat field names; None values ignored).
+
+    Args:
+        model: the model to train (a key of `TRAINABLE_MODELS`); may be omitted when `recipe` names one.
+        model_dir: the run directory (default `runs/<model>_x<scale>`).
+        recipe: a name of `sr_keras.training.recipes.RECIPES`; default: the model's paper recipe (the training
+            settings of its paper: learning rate and schedule, crop, loss, steps).
+        **changes: any setting of the five sections by its flag name (e.g. `steps=300`, `crop_size=24`,
+            `data="folder"`).
 
     Raises:
-        ValueError: unknown model or any invalid value (one line naming the setting).
+        ConfigError: (a ValueError) an unknown model, recipe or field, or an invalid value; the message names
+            the field.
     """
+    values = {}
+    if recipe is not None:
+        entry = recipes.get(recipe)
+        if model is not None and model != entry.model:
+            raise ConfigError("model", f"{model!r} contradicts recipe {recipe!r}, which trains {entry.model!r}")
+        model = entry.model
+        values.update(entry.values)
+    if model is None:
+        raise ConfigError("model", "is required (or a recipe that names one)")
     if model not in TRAINABLE_MODELS:
-        raise ValueError(f"unknown model {model!r}; trainable models: {', '.join(TRAINABLE_MODELS)}")
-    values = dict(PAPER_DEFAULTS.get(model, {}))
+        raise ConfigError("model", f"unknown model {model!r}; trainable models: {', '.join(TRAINABLE_MODELS)}")
+    if recipe is None:
+        values.update(recipes.get(recipes.PAPER_RECIPES[model]).values)
+    unknown = sorted(set(changes) - set(FIELDS))
+    if unknown:
+        raise ConfigError(unknown[0], "is not a training setting")
     values.update({k: v for k, v in changes.items() if v is not None})
+    values["model"] = model
     scale = values.get("scale", 4)
     if values.get("crop_size") is None:
         values["crop_size"] = max(1, WDSR_HR_CROP // scale) if isinstance(scale, int) and scale > 0 else 24
-    if model == "a_srgan" or model == "a_srresnet":
+    values["model_dir"] = model_dir or values.get("model_dir") or os.path.join("runs", f"{model}_x{scale}")
+    if model in ("a_srresnet", "a_srgan"):
         values.setdefault("eval_pool_size", 4)
-    for key in ("decay_steps", "scales", "mmsr_boundaries"):
-        if key in values:
-            values[key] = tuple(values[key])
-    if "mmsr_depths" in values:
-        values["mmsr_depths"] = tuple(tuple(int(v) for v in depth) for depth in values["mmsr_depths"])
-    if values.get("mmsr_class") is not None and model in GAN_MODELS:
-        depths = values.get("mmsr_depths", MMSR_DEPTHS)
-        klass = values["mmsr_class"]
-        if isinstance(klass, int) and 0 <= klass < len(depths):
-            values.setdefault("num_res_blocks", depths[klass][0])
-            values.setdefault("discriminator_layers", depths[klass][1])
-    config = TrainConfig(model=model, model_dir=model_dir, **values)
+    sections = {}
+    for section, cls in SECTIONS.items():
+        own = {FIELDS[k][1]: _normalise(FIELDS[k][1], v) for k, v in values.items() if FIELDS[k][0] == section}
+        sections[section] = cls(**own)
+    config = TrainConfig(recipe=recipe, **sections)
     validate(config)
     return config
 
 
-def _positive(config, name):
-    value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"--{name} must be a positive integer, got {value!r}")
-
-
 def validate(config):
-    """Checks a config before anything is built; raises ValueError with a one-line message."""
+    """Checks a config before anything is built; raises `ConfigError` naming the field."""
+    model, data, optim, gan, runtime = config.model, config.data, config.optim, config.gan, config.runtime
     spec = get_spec(config.generator_name)
-    scales = config.train_scales
-    for scale in scales:
-        if scale not in spec.scales:
-            raise ValueError(f"--model={config.model} does not support scale {scale}; supported scales: "
-                             f"{', '.join(map(str, spec.scales))}")
-    for name in ("crop_size", "batch_size", "steps", "eval_every", "save_every", "log_every", "d_steps",
-                 "pool_size"):
-        _positive(config, name)
-    if config.eval_pool_size is not None:
-        _positive(config, "eval_pool_size")
-    for name in ("num_filters", "num_res_blocks", "discriminator_layers", "discriminator_filters",
-                 "max_eval_images"):
-        if getattr(config, name) is not None:
-            _positive(config, name)
-    if not config.learning_rate > 0:
-        raise ValueError(f"--learning_rate must be positive, got {config.learning_rate}")
-    if list(config.decay_steps) != sorted(set(config.decay_steps)) or any(s < 1 for s in config.decay_steps):
-        raise ValueError(f"--decay_steps must be increasing positive steps, got {config.decay_steps}")
-    if not 0 < config.decay_factor <= 1:
-        raise ValueError(f"--decay_factor must be in (0, 1], got {config.decay_factor}")
-    if config.loss not in ("l1", "mse"):
-        raise ValueError(f"--loss must be l1 or mse, got {config.loss!r}")
-    if config.content_loss not in ("mse", "vgg22", "vgg54"):
-        raise ValueError(f"--content_loss must be mse, vgg22 or vgg54, got {config.content_loss!r}")
-    if config.adv_weight < 0:
-        raise ValueError(f"--adv_weight must be >= 0, got {config.adv_weight}")
-    if config.data not in DATA_KINDS:
-        raise ValueError(f"--data must be one of {', '.join(DATA_KINDS)}, got {config.data!r}")
-    if config.data in ("folder", "paired", "div2k") and not config.data_dir:
-        raise ValueError(f"--data={config.data} needs --data_dir")
-    if config.data == "paired" and not config.lr_dir:
-        raise ValueError("--data=paired needs --lr_dir (LR images) besides --data_dir (HR images)")
+    for name in ("scale",) + (("scales",) if config.is_multiscale else ()):
+        for scale in (getattr(model, name),) if name == "scale" else model.scales:
+            if isinstance(scale, bool) or not isinstance(scale, int) or scale not in spec.scales:
+                raise ConfigError(name, f"{model.name} does not support scale {scale!r}; supported scales: "
+                                        f"{', '.join(map(str, spec.scales))}")
+    for section, names in ((data, ("crop_size", "batch_size")), (optim, ("steps",)), (gan, ("d_steps",)),
+                           (runtime, ("eval_every", "save_every", "log_every")), (model, ("pool_size",))):
+        for name in names:
+            positive_int(getattr(section, name), name, error=ConfigError)
+    for section, names in ((model, ("num_filters", "num_res_blocks", "eval_pool_size")),
+                           (gan, ("discriminator_layers", "discriminator_filters")), (data, ("max_eval_images",))):
+        for name in names:
+            if getattr(section, name) is not None:
+                positive_int(getattr(section, name), name, error=ConfigError)
+    if not optim.learning_rate > 0:
+        raise ConfigError("learning_rate", f"must be positive, got {optim.learning_rate}")
+    if list(optim.decay_steps) != sorted(set(optim.decay_steps)) or any(s < 1 for s in optim.decay_steps):
+        raise ConfigError("decay_steps", f"must be increasing positive steps, got {optim.decay_steps}")
+    if not 0 < optim.decay_factor <= 1:
+        raise ConfigError("decay_factor", f"must be in (0, 1], got {optim.decay_factor}")
+    for section, name in ((optim, "loss"), (gan, "content_loss"), (data, "kind"), (data, "div2k_track"),
+                          (runtime, "strategy")):
+        field = next(f for f in dataclasses.fields(section) if f.name == name)
+        choices = field.metadata["choices"]
+        if getattr(section, name) not in choices:
+            raise ConfigError(field.metadata.get("flag", name),
+                              f"must be one of {', '.join(choices)}, got {getattr(section, name)!r}")
+    if gan.adv_weight < 0:
+        raise ConfigError("adv_weight", f"must be >= 0, got {gan.adv_weight}")
+    if data.kind in ("folder", "paired", "div2k") and not data.data_dir:
+        raise ConfigError("data_dir", f"is needed by data kind {data.kind!r}")
+    if data.kind == "paired" and not data.lr_dir:
+        raise ConfigError("lr_dir", "is needed by paired data (LR images) besides data_dir (HR images)")
     for name in ("data_dir", "lr_dir", "valid_dir"):
-        path = getattr(config, name)
+        path = getattr(data, name)
         if path and not os.path.isdir(path):
-            raise ValueError(f"--{name}: directory not found: {path}")
+            raise ConfigError(name, f"directory not found: {path}")
     for name in ("generator_weights", "vgg_weights"):
-        path = getattr(config, name)
+        path = getattr(gan, name)
         if path and not os.path.isfile(path) and not (name == "vgg_weights" and path == "random"):
-            raise ValueError(f"--{name}: file not found: {path}")
-    if config.strategy not in STRATEGIES:
-        raise ValueError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {config.strategy!r}")
-    if config.gpus < 0 or config.cpu_replicas < 0:
-        raise ValueError("--gpus and --cpu_replicas must be >= 0")
-    if config.gpus and config.cpu_replicas:
-        raise ValueError("--gpus and --cpu_replicas are exclusive")
-    replicas = max(config.gpus, config.cpu_replicas, 1)
-    if config.batch_size % replicas:
-        raise ValueError(f"--batch_size={config.batch_size} must be divisible by the {replicas} replicas")
-    if not config.has_attention and config.pool_size != 1:
-        raise ValueError(f"--pool_size only applies to a_srresnet / a_srgan, not {config.model}")
-    if not config.has_attention and config.eval_pool_size is not None:
-        raise ValueError(f"--eval_pool_size only applies to a_srresnet / a_srgan, not {config.model}")
-    if config.mmsr_class is not None:
-        classes = len(config.mmsr_boundaries) + 1
-        if config.model != "srgan":
-            raise ValueError(f"--mmsr_class trains one SRGAN of an MMSR system (--model=srgan), not {config.model}")
-        if not isinstance(config.mmsr_class, int) or not 0 <= config.mmsr_class < classes:
-            raise ValueError(f"--mmsr_class must be between 0 and {classes - 1}, got {config.mmsr_class!r}")
-        if len(config.mmsr_depths) != classes:
-            raise ValueError(f"--mmsr_depths needs {classes} X-Y depths (one per class), got {len(config.mmsr_depths)}")
-        if list(config.mmsr_boundaries) != sorted(config.mmsr_boundaries):
-            raise ValueError(f"--mmsr_boundaries must be increasing, got {config.mmsr_boundaries}")
-        if config.crop_size > config.mmsr_tile:
-            raise ValueError(f"--crop_size={config.crop_size} is larger than --mmsr_tile={config.mmsr_tile}")
-        if not 0 <= config.mmsr_overlap < config.mmsr_tile:
-            raise ValueError(f"--mmsr_overlap must be in [0, --mmsr_tile), got {config.mmsr_overlap}")
-    if config.discriminator_layers is not None and not config.is_gan:
-        raise ValueError(f"--discriminator_layers only applies to GAN models, not {config.model}")
+            raise ConfigError(name, f"file not found: {path}")
+    if runtime.gpus < 0 or runtime.cpu_replicas < 0:
+        raise ConfigError("gpus" if runtime.gpus < 0 else "cpu_replicas", "must be >= 0")
+    if runtime.gpus and runtime.cpu_replicas:
+        raise ConfigError("cpu_replicas", "cannot be combined with gpus")
+    replicas = max(runtime.gpus, runtime.cpu_replicas, 1)
+    if data.batch_size % replicas:
+        raise ConfigError("batch_size", f"{data.batch_size} must be divisible by the {replicas} replicas")
+    if not config.has_attention and model.pool_size != 1:
+        raise ConfigError("pool_size", f"only applies to a_srresnet / a_srgan, not {model.name}")
+    if not config.has_attention and model.eval_pool_size is not None:
+        raise ConfigError("eval_pool_size", f"only applies to a_srresnet / a_srgan, not {model.name}")
+    if not config.is_gan:
+        for name in ("discriminator_layers", "discriminator_filters"):
+            if getattr(gan, name) is not None:
+                raise ConfigError(name, f"only applies to GAN models, not {model.name}")
+

@@ -56,18 +56,23 @@ def vgg_feature_extractor(layer="vgg54", weights="imagenet"):
 def vgg_loss(features, sr, hr):
     """Per-example SRGAN perceptual loss: 0.0061 * MSE between VGG19 features of SR and HR. Returns [batch]."""
     def extract(images):
-        return features(keras.applications.vgg19.preprocess_input(tf.cast(images, tf.float32)), training=False)
+        return tf.cast(features(keras.applications.vgg19.preprocess_input(tf.cast(images, tf.float32)),
+                                training=False), tf.float32)
 
     return VGG_LOSS_FACTOR * _per_example_mean(tf.square(extract(sr) - extract(hr)))
 
 
 def discriminator_loss(real_logits, fake_logits):
-    """Per-example BCE of the discriminator: real crops labelled 1, generated ones 0. Returns [batch]."""
+    """Per-example BCE of the discriminator: real crops labelled 1, generated ones 0. Returns [batch].
+
+    Logits are taken to float32 first, so the loss is float32 under mixed precision too."""
+    real_logits, fake_logits = tf.cast(real_logits, tf.float32), tf.cast(fake_logits, tf.float32)
     real = tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(real_logits), real_logits)
     fake = tf.nn.sigmoid_cross_entropy_with_logits(tf.zeros_like(fake_logits), fake_logits)
     return _per_example_mean(real) + _per_example_mean(fake)
 
 
 def generator_adversarial_loss(fake_logits):
-    """Per-example -log D(G(lr)) (the non-saturating GAN loss). Returns [batch]."""
+    """Per-example -log D(G(lr)) (the non-saturating GAN loss), in float32. Returns [batch]."""
+    fake_logits = tf.cast(fake_logits, tf.float32)
     return _per_example_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(fake_logits), fake_logits))

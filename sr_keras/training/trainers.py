@@ -1,10 +1,14 @@
-"""Distributed train steps: `PixelTrainer` (EDSR, MDSR, WDSR, SRResNet, A-SRResNet) and `GANTrainer` (SRGAN,
-A-SRGAN).
+"""Distributed train steps: one `Trainer` base, `PixelTrainer` (EDSR, MDSR, WDSR, SRResNet, A-SRResNet) and
+`GANTrainer` (SRGAN, A-SRGAN).
 
-Both follow the tf.distribute custom-loop rules: models and optimizers are created inside
-`strategy.scope()`, optimizers are built on their variables there before the first step, each replica
-computes per-example losses and averages them over the *global* batch with `tf.nn.compute_average_loss`, and
-the per-replica losses are summed across replicas. Gradients are all-reduced by `apply_gradients`.
+The base owns what every step shares, following the tf.distribute custom-loop rules: models and optimizers
+are created inside `strategy.scope()` and optimizers are built on their variables there before the first
+step; each replica computes per-example losses and averages them over the *global* batch
+(`tf.nn.compute_average_loss`); `minimise` scales the loss for the optimizer (`optimizer.scale_loss`: the
+dynamic loss scale of a `LossScaleOptimizer` under `mixed_float16`, the identity otherwise), takes the
+gradients and applies them (`apply_gradients` all-reduces them across replicas and, for a
+`LossScaleOptimizer`, unscales them and skips non-finite steps); the per-replica losses are summed across
+replicas. Subclasses only say what each replica computes (`replica_step`).
 """
 import keras
 import tensorflow as tf
@@ -16,7 +20,8 @@ def _average(per_example, global_batch_size):
     return tf.nn.compute_average_loss(per_example, global_batch_size=global_batch_size)
 
 
-def _unique_trainable(models):
+def unique_trainable(models):
+    """The trainable variables of several models, each shared variable once (MDSR's scales share layers)."""
     seen, variables = set(), []
     for model in models:
         for variable in model.trainable_variables:
@@ -26,40 +31,50 @@ def _unique_trainable(models):
     return variables
 
 
-class PixelTrainer:
-    """Pixel-loss training of one generator, or of MDSR's per-scale generators sharing one optimizer.
+class Trainer:
+    """The distributed step shared by every trainer.
 
     Args:
-        strategy: the tf.distribute strategy the models and optimizer were created under.
-        generators: {scale: model}; MDSR passes all its scales, other models one.
-        optimizer: a Keras optimizer created under `strategy.scope()`.
-        loss: "l1" or "mse".
+        strategy: the tf.distribute strategy the models and optimizers were created under.
+        generators: {scale: generator}; MDSR passes all its scales (sharing layers), other models one.
+        optimizers: {name: optimizer}, each created under `strategy.scope()`; built here on `variables[name]`.
+        variables: {name: list of variables} the optimizer of the same name updates.
         global_batch_size: the batch size summed over replicas.
     """
 
-    def __init__(self, strategy, generators, optimizer, loss, global_batch_size):
+    def __init__(self, strategy, generators, optimizers, variables, global_batch_size):
         self.strategy = strategy
         self.generators = dict(generators)
-        self.optimizer = optimizer
-        self.loss = loss
+        self.optimizers = dict(optimizers)
         self.global_batch_size = global_batch_size
-        self.variables = _unique_trainable(self.generators.values())
         with strategy.scope():
-            optimizer.build(self.variables)
+            for name, optimizer in self.optimizers.items():
+                optimizer.build(variables[name])
         self._step = tf.function(self._distributed_step)
 
-    def _replica_step(self, scale, lr, hr):
-        model = self.generators[scale]
+    def average(self, per_example):
+        """The mean of per-example losses over the global batch (this replica's share of it)."""
+        return _average(per_example, self.global_batch_size)
+
+    def minimise(self, optimizer, variables, compute_loss):
+        """One optimizer update of `variables` on the loss `compute_loss()` returns (per replica).
+
+        The loss is scaled for the optimizer before differentiation, so a `LossScaleOptimizer` receives scaled
+        gradients, as it expects. Returns the unscaled loss.
+        """
         with tf.GradientTape() as tape:
-            sr = model(lr, training=True)
-            loss = _average(losses.pixel_loss(sr, hr, self.loss), self.global_batch_size)
-            scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
-        variables = model.trainable_variables
-        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        return {"loss": loss}
+            loss = compute_loss()
+            scaled = optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled, variables)
+        optimizer.apply_gradients(zip(gradients, variables))
+        return loss
+
+    def replica_step(self, scale, lr, hr):
+        """What one replica computes and updates for one batch; returns {name: loss}. Subclasses define it."""
+        raise NotImplementedError
 
     def _distributed_step(self, scale, lr, hr):
-        per_replica = self.strategy.run(self._replica_step, args=(scale, lr, hr))
+        per_replica = self.strategy.run(self.replica_step, args=(scale, lr, hr))
         return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}
 
     def train_step(self, scale, batch):
@@ -68,7 +83,35 @@ class PixelTrainer:
         return self._step(scale, lr, hr)
 
 
-class GANTrainer:
+class PixelTrainer(Trainer):
+    """Pixel-loss training of one generator, or of MDSR's per-scale generators sharing one optimizer.
+
+    Args:
+        strategy: the tf.distribute strategy everything was created under.
+        generators: {scale: model}.
+        optimizer: a Keras optimizer created under `strategy.scope()`.
+        loss: "l1" or "mse".
+        global_batch_size: the batch size summed over replicas.
+    """
+
+    def __init__(self, strategy, generators, optimizer, loss, global_batch_size):
+        self.loss = loss
+        variables = unique_trainable(dict(generators).values())
+        super().__init__(strategy, generators, {"g_optimizer": optimizer}, {"g_optimizer": variables},
+                         global_batch_size)
+
+    @property
+    def optimizer(self):
+        return self.optimizers["g_optimizer"]
+
+    def replica_step(self, scale, lr, hr):
+        model = self.generators[scale]
+        loss = self.minimise(self.optimizer, model.trainable_variables,
+                             lambda: self.average(losses.pixel_loss(model(lr, training=True), hr, self.loss)))
+        return {"loss": loss}
+
+
+class GANTrainer(Trainer):
     """SRGAN / A-SRGAN training: discriminator step(s), then a synchronised generator step (seed 000).
 
     Each step computes SR once; the discriminator is updated `d_steps` times on (HR, SR) with BCE, then the
@@ -76,7 +119,7 @@ class GANTrainer:
 
     Args:
         strategy: the strategy everything was created under.
-        generator: the generator model.
+        generators: {scale: generator} with one entry.
         discriminator: the discriminator model (probability output; its logits are taken from the layer feeding
             the sigmoid).
         g_optimizer, d_optimizer: Keras optimizers created under `strategy.scope()`.
@@ -87,59 +130,50 @@ class GANTrainer:
         vgg_features: the frozen VGG feature model for VGG content losses.
     """
 
-    def __init__(self, strategy, generator, discriminator, g_optimizer, d_optimizer, content_loss, adv_weight,
+    def __init__(self, strategy, generators, discriminator, g_optimizer, d_optimizer, content_loss, adv_weight,
                  d_steps, global_batch_size, vgg_features=None):
         if content_loss != "mse" and vgg_features is None:
             raise ValueError(f"content loss {content_loss!r} needs vgg_features")
-        self.strategy = strategy
-        self.generator = generator
+        if len(generators) != 1:
+            raise ValueError(f"GANTrainer trains one generator, got scales {sorted(generators)}")
+        (self.generator,) = generators.values()
         self.discriminator = discriminator
         with strategy.scope():
             self.d_logits = keras.Model(discriminator.input, discriminator.get_layer("probability").input,
                                         name=f"{discriminator.name}_logits")
-        self.g_optimizer = g_optimizer
-        self.d_optimizer = d_optimizer
         self.content_loss = content_loss
         self.adv_weight = float(adv_weight)
         self.d_steps = int(d_steps)
-        self.global_batch_size = global_batch_size
         self.vgg_features = vgg_features
-        with strategy.scope():
-            g_optimizer.build(generator.trainable_variables)
-            d_optimizer.build(discriminator.trainable_variables)
-        self.generators = {None: generator}
-        self._step = tf.function(self._distributed_step)
+        super().__init__(strategy, generators, {"g_optimizer": g_optimizer, "d_optimizer": d_optimizer},
+                         {"g_optimizer": self.generator.trainable_variables,
+                          "d_optimizer": discriminator.trainable_variables}, global_batch_size)
 
     def _content(self, sr, hr):
         if self.content_loss == "mse":
             return losses.srgan_mse_loss(sr, hr)
         return losses.vgg_loss(self.vgg_features, sr, hr)
 
-    def _replica_step(self, lr, hr):
-        with tf.GradientTape() as g_tape:
-            sr = self.generator(lr, training=True)
-            fake_input = tf.stop_gradient(sr)
-            for _ in range(self.d_steps):
-                with tf.GradientTape() as d_tape:
-                    real_logits = self.d_logits(hr, training=True)
-                    fake_logits = self.d_logits(fake_input, training=True)
-                    d_loss = _average(losses.discriminator_loss(real_logits, fake_logits), self.global_batch_size)
-                d_variables = self.discriminator.trainable_variables
-                self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_variables), d_variables))
-            fake_logits = self.d_logits(sr, training=True)
-            content = _average(self._content(sr, hr), self.global_batch_size)
-            adversarial = _average(losses.generator_adversarial_loss(fake_logits), self.global_batch_size)
-            g_loss = content + self.adv_weight * adversarial
-        g_variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_variables), g_variables))
-        return {"g_loss": g_loss, "d_loss": d_loss, "content": content, "adversarial": adversarial}
-
-    def _distributed_step(self, lr, hr):
-        per_replica = self.strategy.run(self._replica_step, args=(lr, hr))
-        return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}
-
-    def train_step(self, scale, batch):
-        """One D-then-G step on a distributed batch (lr, hr); returns the mean losses."""
+    def replica_step(self, scale, lr, hr):
         del scale
-        lr, hr = batch
-        return self._step(lr, hr)
+        g_optimizer, d_optimizer = self.optimizers["g_optimizer"], self.optimizers["d_optimizer"]
+        parts = {}
+
+        def discriminator_loss(fake):
+            real_logits = self.d_logits(hr, training=True)
+            fake_logits = self.d_logits(fake, training=True)
+            return self.average(losses.discriminator_loss(real_logits, fake_logits))
+
+        def generator_loss():
+            sr = self.generator(lr, training=True)
+            fake = tf.stop_gradient(sr)
+            for _ in range(self.d_steps):  # D first, on this step's SR, then G against the updated D
+                parts["d_loss"] = self.minimise(d_optimizer, self.discriminator.trainable_variables,
+                                                lambda: discriminator_loss(fake))
+            parts["content"] = self.average(self._content(sr, hr))
+            parts["adversarial"] = self.average(losses.generator_adversarial_loss(self.d_logits(sr, training=True)))
+            return parts["content"] + self.adv_weight * parts["adversarial"]
+
+        g_loss = self.minimise(g_optimizer, self.generator.trainable_variables, generator_loss)
+        return {"g_loss": g_loss, "d_loss": parts["d_loss"], "content": parts["content"],
+                "adversarial": parts["adversarial"]}

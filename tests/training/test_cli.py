@@ -22,11 +22,13 @@ def _error_lines(stderr):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--model=esrgan"], "unknown model 'esrgan'; trainable models: edsr, edsr_baseline"),
-    (["--model=srresnet", "--scale=5"], "--model=srresnet does not support scale 5; supported scales: 2, 3, 4, 8"),
+    (["--model=esrgan"], "--model: unknown model 'esrgan'; trainable models: edsr, edsr_baseline"),
+    (["--model=srresnet", "--scale=5"], "--scale: srresnet does not support scale 5; supported scales: 2, 3, 4, 8"),
+    (["--recipe=edsr_v2"], "--recipe: unknown recipe 'edsr_v2'; recipes: edsr_paper"),
     (["--model=edsr_baseline", "--gpus=2"], "--gpus=2 but this machine has 0 GPU(s) (use --cpu_replicas=N"),
     (["--model=wdsr_b", "--data=folder", "--data_dir=/nonexistent/photos"],
      "--data_dir: directory not found: /nonexistent/photos"),
+    (["--model=wdsr_b", "--batch_size=3", "--cpu_replicas=2"], "--batch_size: 3 must be divisible by the 2 replicas"),
     (["--model=edsr_baseline", "--crop_size=400"], "crop_size 400 (LR pixels) is larger than every image of "
                                                     "embedded_train"),
 ])

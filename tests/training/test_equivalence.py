@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from sr_keras.training import make_config
-from sr_keras.training.loop import build_trainer
+from sr_keras.training.build import build_trainer
 
 TOLERANCE = 2e-5  # float32 all-reduce sums in another order than the single-device reduction
 # A conv bias that feeds batch normalisation has a true gradient of exactly 0 (BN removes the mean); what
@@ -20,9 +20,10 @@ def _batch(config, seed=0):
     from skimage import data
 
     photo = data.astronaut().astype("float32")
-    hr_size = config.crop_size * config.scale
-    hr = np.stack([photo[i * 37: i * 37 + hr_size, i * 23: i * 23 + hr_size] for i in range(config.batch_size)])
-    lr = tf.image.resize(hr, [config.crop_size] * 2, method="area").numpy()
+    hr_size = config.data.crop_size * config.model.scale
+    hr = np.stack([photo[i * 37: i * 37 + hr_size, i * 23: i * 23 + hr_size]
+                   for i in range(config.data.batch_size)])
+    lr = tf.image.resize(hr, [config.data.crop_size] * 2, method="area").numpy()
     return lr + rng.normal(0, 1, lr.shape).astype("float32"), hr
 
 
@@ -38,7 +39,7 @@ def _one_step(config, strategy, initial, lr, hr):
         model.set_weights(weights)
     dataset = tf.data.Dataset.from_tensors((lr, hr))
     batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
-    losses = trainer.train_step(config.scale, batch)
+    losses = trainer.train_step(config.model.scale, batch)
     weights = [{w.path: w.numpy() for w in m.weights} for m in models]
     return initial, weights, {k: float(v) for k, v in losses.items()}
 

@@ -46,7 +46,7 @@ def test_pretrain_then_gan_from_those_weights(pixel, gan, content, tmp_path, one
     config = make_config(gan, str(tmp_path / gan), steps=3, generator_weights=weights, content_loss=content,
                          vgg_weights="random", discriminator_filters=8, discriminator_layers=6, **tiny)
     if gan == "a_srgan":
-        assert config.pool_size == 1 and config.eval_pool_size == 4
+        assert config.model.pool_size == 1 and config.eval_pool_size == 4
     summary = train(config, strategy=one_device)
     losses_seen = [e for e in _events(tmp_path / gan) if e["event"] == "validation"]
     assert losses_seen and all(np.isfinite(v) for v in summary["validation"]["4"].values())

@@ -1,0 +1,59 @@
+"""Argument checks shared by every module: one rule for integers, one error type for settings.
+
+Integers are Python or NumPy integers; booleans and floats are refused, `4.0` included, so that a scale, a
+tile size or a batch size means the same thing everywhere in the package.
+"""
+import numbers
+
+
+class ConfigError(ValueError):
+    """A bad setting. `field` names it (a config field or argument name); command lines turn it into the flag.
+
+    Args:
+        field: the setting's name.
+        message: what is wrong, without the name (e.g. "must be a positive integer, got 0").
+    """
+
+    def __init__(self, field, message):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def is_integer(value):
+    """True for Python and NumPy integers, False for booleans, floats and everything else."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def integer(value, name, minimum=None, error=ValueError):
+    """Returns `value` as a Python int after checking it is an integer >= `minimum`.
+
+    Args:
+        value: the value to check.
+        name: its name, for the message.
+        minimum: the smallest allowed value (None: any).
+        error: the exception class; `ConfigError` gets (name, message), any other class one message.
+
+    Raises:
+        `error`: not an integer, or below `minimum`.
+    """
+    if not is_integer(value) or (minimum is not None and value < minimum):
+        kind = {None: "an integer", 0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}")
+        message = f"must be {kind}, got {value!r}"
+        raise error(name, message) if issubclass(error, ConfigError) else error(f"{name} {message}")
+    return int(value)
+
+
+def positive_int(value, name, error=ValueError):
+    """`integer(value, name, minimum=1)`."""
+    return integer(value, name, minimum=1, error=error)
+
+
+def scale(value, supported=None, name="scale", error=ValueError):
+    """Checks an SR factor: a positive integer, and one of `supported` when given. Returns it as an int."""
+    value = positive_int(value, name, error=error)
+    if supported is not None and value not in supported:
+        message = f"{value} is not supported; supported scales: {', '.join(map(str, supported))}"
+        raise error(name, message) if issubclass(error, ConfigError) else error(f"{name} {message}")
+    return value

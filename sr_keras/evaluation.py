@@ -1,0 +1,110 @@
+"""Scoring a generator on whole images by the field's conventions, next to MATLAB bicubic: the one
+evaluation path of the package (training validation and `python -m sr_keras.evaluate` both use it).
+
+    >>> from sr_keras.data import embedded_photos
+    >>> from sr_keras.evaluation import evaluate, load_pairs, table
+    >>> pairs = load_pairs(embedded_photos("valid", scale=4))
+    >>> result = evaluate(model, pairs, scale=4)
+    >>> print(table({4: result}))
+
+SR is quantised to uint8 (clip, round), `scale` pixels are cropped at every border, PSNR and SSIM are
+computed on RGB and on Y (BT.601) for every image and averaged over the set (`sr_keras.metrics`).
+"""
+import os
+
+import numpy as np
+
+from sr_keras import metrics
+from sr_keras.data.degrade import imresize
+
+METRICS = ("psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y")
+
+
+def load_pairs(source, max_images=None):
+    """Whole images of `source` as a list of (name, lr float32 [h, w, 3], hr float32 [H, W, 3]) numpy arrays."""
+    pairs = []
+    for item in source.images(shuffle=False):
+        pairs.append((item["path"].numpy().decode(), item["lr"].numpy(), item["hr"].numpy()))
+        if max_images and len(pairs) >= max_images:
+            break
+    return pairs
+
+
+def _scores(records):
+    return {"per_image": records, "mean": metrics.mean_metrics([{k: r[k] for k in METRICS} for r in records])}
+
+
+def bicubic_scores(pairs, scale):
+    """MATLAB bicubic upscaling of each LR image, scored: {"per_image": [...], "mean": {...}}."""
+    records = []
+    for name, lr, hr in pairs:
+        upscaled = imresize(lr, scale=float(scale)).numpy()
+        records.append(dict(metrics.image_metrics(upscaled, hr, crop_border=scale), image=os.path.basename(name)))
+    return _scores(records)
+
+
+def evaluate(model, pairs, scale, self_ensemble=False, tile=None, overlap=16, pool_size=None, bicubic=None,
+             progress=None):
+    """Scores `model` and MATLAB bicubic on every (name, lr, hr) of `pairs`.
+
+    Args:
+        model: a generator ([0, 255] in and out).
+        pairs: from `load_pairs`.
+        scale: the SR factor (also the border cropped before scoring).
+        self_ensemble, tile, overlap: as `sr_keras.inference.predict`.
+        pool_size: FSA pool size to evaluate with (A-SRResNet); the model's own is restored afterwards.
+        bicubic: the `bicubic_scores` of these pairs if already computed (training validation reuses them).
+        progress: called as progress(done, name, record) after each image.
+
+    Returns:
+        {"scale", "images", "self_ensemble", "model": {"per_image", "mean"}, "bicubic": {...}, "first_sr": uint8
+        SR of the first image}.
+    """
+    from sr_keras.inference import predict
+    from sr_keras.layers import pool_size_set
+
+    records, first = [], None
+    with pool_size_set(model, pool_size):
+        for index, (name, lr, hr) in enumerate(pairs):
+            sr = predict(model, lr, tile=tile, overlap=overlap, self_ensemble=self_ensemble, progress=False)
+            if first is None:
+                first = np.clip(np.round(sr), 0, 255).astype("uint8")
+            records.append(dict(metrics.image_metrics(sr, hr, crop_border=scale), image=os.path.basename(name)))
+            if progress:
+                progress(index + 1, os.path.basename(name), records[-1])
+    return {"scale": scale, "images": [os.path.basename(name) for name, _, _ in pairs],
+            "self_ensemble": self_ensemble, "model": _scores(records),
+            "bicubic": bicubic if bicubic is not None else bicubic_scores(pairs, scale), "first_sr": first}
+
+
+def as_json(result):
+    """`result` without its image array, ready for `json.dump`."""
+    return {k: v for k, v in result.items() if k != "first_sr"}
+
+
+def table(results, label="model"):
+    """The results table of the package: one row per scale for the model and one for MATLAB bicubic.
+
+    Args:
+        results: {scale: result of `evaluate`}.
+        label: the model's name in the table.
+    """
+    lines = ["| scale | method | PSNR RGB | SSIM RGB | PSNR Y | SSIM Y |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for scale in sorted(results):
+        result = results[scale]
+        name = label + (" + self-ensemble" if result.get("self_ensemble") else "")
+        for row, key in ((name, "model"), ("bicubic", "bicubic")):
+            mean = result[key]["mean"]
+            lines.append(f"| x{scale} | {row} | {mean['psnr_rgb']:.2f} | {mean['ssim_rgb']:.4f} | "
+                         f"{mean['psnr_y']:.2f} | {mean['ssim_y']:.4f} |")
+    return "\n".join(lines)
+
+
+def comparison_strip(lr, sr, hr, scale, max_height=256):
+    """LR (nearest) | bicubic | SR | HR side by side, uint8 [1, h, 4w, 3], cropped to at most `max_height` rows."""
+    bicubic = imresize(lr, scale=float(scale)).numpy()
+    nearest = np.repeat(np.repeat(lr, scale, axis=0), scale, axis=1)
+    height = min(max_height, hr.shape[0])
+    width = min(2 * max_height, hr.shape[1])
+    panels = [np.clip(np.round(p), 0, 255).astype("uint8")[:height, :width] for p in (nearest, bicubic, sr, hr)]
+    return np.concatenate(panels, axis=1)[None]

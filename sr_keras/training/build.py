@@ -1,0 +1,98 @@
+"""Building a run's models, optimizers and trainer from its `TrainConfig`."""
+import keras
+import tensorflow as tf
+
+from sr_keras import models as sr_models
+from sr_keras.checks import ConfigError
+from sr_keras.training import losses
+from sr_keras.training.trainers import GANTrainer, PixelTrainer
+
+
+def _generator_overrides(config):
+    overrides = {}
+    if config.model.num_filters is not None:
+        overrides["num_filters"] = config.model.num_filters
+    if config.model.num_res_blocks is not None:
+        overrides["num_res_blocks"] = config.model.num_res_blocks
+    if config.has_attention:
+        overrides["pool_size"] = config.model.pool_size
+    return overrides
+
+
+def build_generators(config):
+    """{scale: generator} (MDSR: every training scale, sharing layers)."""
+    overrides = _generator_overrides(config)
+    if config.is_multiscale:
+        spec = sr_models.get_spec(config.generator_name)
+        return spec.builder(scales=config.train_scales, **overrides)
+    return {config.model.scale: sr_models.build_model(config.generator_name, scale=config.model.scale, **overrides)}
+
+
+def build_discriminator(config):
+    """The GAN's discriminator for HR crops of `crop_size * scale` pixels."""
+    overrides = {"hr_size": config.data.crop_size * config.model.scale}
+    if config.gan.discriminator_layers is not None:
+        overrides["num_layers"] = config.gan.discriminator_layers
+    if config.gan.discriminator_filters is not None:
+        overrides["num_filters"] = config.gan.discriminator_filters
+    if config.has_attention:
+        overrides["pool_size"] = config.model.pool_size
+    return sr_models.build_model(config.discriminator_name, **overrides)
+
+
+def use_mixed_precision():
+    """Sets Keras' global policy for mixed precision: float16 compute on GPUs (with loss scaling in
+    `make_optimizer`), bfloat16 on CPUs; variables stay float32."""
+    keras.mixed_precision.set_global_policy(
+        "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16")
+
+
+def make_optimizer(optim):
+    """Adam (0.9, 0.999, eps 1e-8) with the learning rate multiplied by `decay_factor` at each decay step;
+    wrapped in a `LossScaleOptimizer` under the `mixed_float16` policy (the trainers scale their losses for it).
+
+    Args:
+        optim: an `OptimConfig`.
+    """
+    if optim.decay_steps:
+        values = [optim.learning_rate * optim.decay_factor ** i for i in range(len(optim.decay_steps) + 1)]
+        schedule = keras.optimizers.schedules.PiecewiseConstantDecay(list(optim.decay_steps), values)
+    else:
+        schedule = optim.learning_rate
+    optimizer = keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+    if keras.mixed_precision.global_policy().name == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def _load_generator_weights(generators, path):
+    for generator in {id(g): g for g in generators.values()}.values():
+        try:
+            generator.load_weights(path)
+        except (ValueError, OSError) as error:
+            raise ConfigError("generator_weights", f"{path} does not fit {generator.name}: {error}") from None
+
+
+def build_trainer(config, strategy):
+    """Models, optimizers and the trainer, all created under `strategy.scope()`.
+
+    Returns:
+        (trainer, {name: trackable}) with the discriminator and every optimizer, for the checkpoint.
+    """
+    with strategy.scope():
+        generators = build_generators(config)
+        if config.gan.generator_weights:
+            _load_generator_weights(generators, config.gan.generator_weights)
+        batch = config.data.batch_size
+        if not config.is_gan:
+            trainer = PixelTrainer(strategy, generators, make_optimizer(config.optim), config.optim.loss, batch)
+            return trainer, dict(trainer.optimizers)
+        discriminator = build_discriminator(config)
+        vgg = None
+        if config.gan.content_loss != "mse":
+            weights = None if config.gan.vgg_weights == "random" else (config.gan.vgg_weights or "imagenet")
+            vgg = losses.vgg_feature_extractor(config.gan.content_loss, weights=weights)
+        trainer = GANTrainer(strategy, generators, discriminator, make_optimizer(config.optim),
+                             make_optimizer(config.optim), config.gan.content_loss, config.gan.adv_weight,
+                             config.gan.d_steps, batch, vgg)
+        return trainer, dict(trainer.optimizers, discriminator=discriminator)

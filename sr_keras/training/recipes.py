@@ -1,0 +1,97 @@
+"""The papers' training recipes as named data: `--recipe=<name>`, overridable setting by setting.
+
+    python -m sr_keras.train --recipe=edsr_baseline_paper --data=div2k --data_dir=data/div2k
+    python -m sr_keras.train --recipe=wdsr_b_paper --steps=1000          # any field still overrides
+
+A recipe fixes what a paper fixes (model size, scale, crop, batch, loss, optimiser schedule, steps, GAN
+losses) and nothing about where the run happens (data location, devices, directories, cadence of logs). When
+no recipe is named, the model's paper recipe (`PAPER_RECIPES`) applies. Every value is written once, here;
+`experiments/*.flags` only add the run settings.
+"""
+import dataclasses
+
+from sr_keras.checks import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """One paper configuration.
+
+    Attributes:
+        name: the `--recipe` value.
+        model: the trained model (`--model`).
+        source: where the values come from (paper, section or table, original code).
+        values: flat training settings (field names of `sr_keras.training.config`).
+    """
+
+    name: str
+    model: str
+    source: str
+    values: dict
+
+
+_EDSR = dict(scale=4, loss="l1", learning_rate=1e-4, decay_steps=(200_000,), decay_factor=0.5, batch_size=16,
+             crop_size=48, steps=300_000)
+_EDSR_SOURCE = ("Lim et al. 2017 (EDSR/MDSR) section 4.2: L1, Adam (0.9, 0.999, 1e-8), lr 1e-4 halved every "
+                "2e5 updates, batch 16, 48x48 LR patches; EDSR-PyTorch src/option.py: 300 epochs of 1000 updates")
+_WDSR = dict(scale=4, loss="l1", learning_rate=1e-3, decay_steps=(200_000,), decay_factor=0.5, batch_size=16,
+             steps=300_000)  # crop: 96px HR (crop_size = 96 // scale, set by make_config)
+_WDSR_SOURCE = ("Yu et al. 2018 (WDSR), seed 002: DIV2K, 96px HR crops, L1, Adam, lr 1e-3 halved at 2e5 steps, "
+                "batch 16; 32 blocks of 32 features")
+_SRGAN_SIZE = dict(scale=4, num_filters=64, num_res_blocks=16, batch_size=16, crop_size=24)
+
+RECIPES = {recipe.name: recipe for recipe in (
+    Recipe("edsr_paper", "edsr", _EDSR_SOURCE + "; EDSR 32 blocks x 256 features, res_scale 0.1",
+           dict(_EDSR, num_filters=256, num_res_blocks=32)),
+    Recipe("edsr_baseline_paper", "edsr_baseline", _EDSR_SOURCE + "; baseline 16 blocks x 64 features",
+           dict(_EDSR, num_filters=64, num_res_blocks=16)),
+    Recipe("mdsr_paper", "mdsr", _EDSR_SOURCE + "; MDSR 80 blocks x 64 features, x2/x3/x4 one scale per batch",
+           dict(_EDSR, scales=(2, 3, 4), num_filters=64, num_res_blocks=80)),
+    Recipe("mdsr_baseline_paper", "mdsr_baseline", _EDSR_SOURCE + "; MDSR baseline 16 blocks x 64 features",
+           dict(_EDSR, scales=(2, 3, 4), num_filters=64, num_res_blocks=16)),
+    Recipe("wdsr_a_paper", "wdsr_a", _WDSR_SOURCE + ", expansion 4", dict(_WDSR, num_filters=32, num_res_blocks=32)),
+    Recipe("wdsr_b_paper", "wdsr_b", _WDSR_SOURCE + ", expansion 6, low-rank 0.8",
+           dict(_WDSR, num_filters=32, num_res_blocks=32)),
+    Recipe("srresnet_paper", "srresnet",
+           "Ledig et al. 2017 (SRGAN) section 3.2 and brade31919/SRGAN-tensorflow: SRResNet, MSE, lr 1e-4, "
+           "1e6 updates, batch 16, 24px LR crops (96px HR)",
+           dict(_SRGAN_SIZE, loss="mse", learning_rate=1e-4, decay_steps=(), steps=1_000_000)),
+    Recipe("srgan_paper", "srgan",
+           "Ledig et al. 2017 (SRGAN) section 3.2: from the trained SRResNet, VGG54 content + 1e-3 adversarial, "
+           "lr 1e-4 for 1e5 updates then 1e-5 for 1e5, batch 16, 24px LR crops",
+           dict(_SRGAN_SIZE, loss="mse", content_loss="vgg54", adv_weight=1e-3, d_steps=1, learning_rate=1e-4,
+                decay_steps=(100_000,), decay_factor=0.1, steps=200_000)),
+    Recipe("srgan_mse_seed000", "srgan",
+           "Pathak et al. 2018 (seed 000) Table 1: SRGAN_MSE, 3e4 steps, 24px crops, MSE content + 1e-3 "
+           "adversarial, lr 1e-4 (data parallel over 8 GPUs: add --gpus=8)",
+           dict(_SRGAN_SIZE, loss="mse", content_loss="mse", adv_weight=1e-3, d_steps=1, learning_rate=1e-4,
+                decay_steps=(), steps=30_000)),
+    Recipe("a_srresnet_paper", "a_srresnet",
+           "Pathak et al. 2018 (seed 000) Table 3: A-SRResNet from scratch, 1e6 steps, lr 1e-4, 72px crops, MSE; "
+           "FSA pool 1 in training and 4 at test time",
+           dict(_SRGAN_SIZE, crop_size=72, loss="mse", learning_rate=1e-4, decay_steps=(), steps=1_000_000,
+                pool_size=1, eval_pool_size=4)),
+    Recipe("a_srgan_paper", "a_srgan",
+           "Pathak et al. 2018 (seed 000) Table 3: A-SRGAN_MSE from the trained A-SRResNet, 1e5 steps, lr 1e-4, "
+           "72px crops, MSE content + 1e-3 adversarial; FSA pool 1 in training and 4 at test time",
+           dict(_SRGAN_SIZE, crop_size=72, loss="mse", content_loss="mse", adv_weight=1e-3, d_steps=1,
+                learning_rate=1e-4, decay_steps=(), steps=100_000, pool_size=1, eval_pool_size=4)),
+    Recipe("a_srgan_mse_seed000", "a_srgan",
+           "Pathak et al. 2018 (seed 000) Tables 1 and 4: A-SRGAN_MSE, 3e4 steps, 96px crops, lr 1e-4 (data "
+           "parallel over 8 GPUs: add --gpus=8); FSA pool 1 in training and 4 at test time",
+           dict(_SRGAN_SIZE, crop_size=96, loss="mse", content_loss="mse", adv_weight=1e-3, d_steps=1,
+                learning_rate=1e-4, decay_steps=(), steps=30_000, pool_size=1, eval_pool_size=4)),
+)}
+
+# The recipe that applies to each model when no --recipe is given.
+PAPER_RECIPES = {"edsr": "edsr_paper", "edsr_baseline": "edsr_baseline_paper", "mdsr": "mdsr_paper",
+                 "mdsr_baseline": "mdsr_baseline_paper", "wdsr_a": "wdsr_a_paper", "wdsr_b": "wdsr_b_paper",
+                 "srresnet": "srresnet_paper", "srgan": "srgan_paper", "a_srresnet": "a_srresnet_paper",
+                 "a_srgan": "a_srgan_paper"}
+
+
+def get(name):
+    """The recipe called `name`; `ConfigError` listing the names otherwise."""
+    if name not in RECIPES:
+        raise ConfigError("recipe", f"unknown recipe {name!r}; recipes: {', '.join(RECIPES)}")
+    return RECIPES[name]

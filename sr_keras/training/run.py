@@ -1,0 +1,214 @@
+"""The training run, `train(config)`: five named steps around a trainer.
+
+    >>> from sr_keras.training import make_config, train
+    >>> summary = train(make_config("wdsr_b", "runs/wdsr_b", steps=300, num_res_blocks=8))
+
+1. `_data`: the training sources, the validation images and their bicubic scores (bad data fails here);
+2. `_build`: strategy, models, optimizers and trainer, the checkpoint and the logs;
+3. `_restore`: the newest checkpoint of the run directory, if any;
+4. `_loop`: training steps with progress, TensorBoard scalars, checkpoints and validation;
+5. `_finish`: float32 generators saved, optional SavedModel export, the summary.
+"""
+import dataclasses
+import math
+import os
+import time
+
+import keras
+import numpy as np
+
+from sr_keras import data as sr_data
+from sr_keras import evaluation
+from sr_keras.files import save_keras
+from sr_keras.models.precision import float32_copy
+from sr_keras.training import distribute
+from sr_keras.training.build import build_trainer, use_mixed_precision
+from sr_keras.training.checkpoints import RunCheckpoint
+from sr_keras.training.logs import RunLogs
+from sr_keras.training.progress import Progress, format_duration
+from sr_keras.training.sources import training_source, validation_source
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite loss; the last good checkpoint is kept."""
+
+
+@dataclasses.dataclass
+class _Run:
+    """The state one run carries from step to step."""
+
+    config: object
+    strategy: object
+    out_dir: str
+    progress: Progress
+    sources: dict = None      # {scale: training source}
+    pairs: dict = None        # {scale: [(name, lr, hr)]} validation images
+    bicubic: dict = None      # {scale: bicubic scores of the validation images}
+    trainer: object = None
+    checkpoint: object = None
+    logs: object = None
+    start: int = 0
+    last_saved: int = None
+    results: dict = None      # {scale: evaluation result} of the latest validation
+
+
+def _digest(variables):
+    """A cheap fingerprint of variable values: the sum of |values|."""
+    total = 0.0
+    for variable in variables:
+        total += float(np.abs(np.asarray(variable.numpy(), dtype="float64")).sum())
+    return round(total, 6)
+
+
+def _data(run, train_source):
+    config = run.config
+    scales = config.train_scales
+    if train_source is not None:
+        if len(scales) != 1:
+            raise ValueError(f"train_source gives one training set; {config.model.name} trains scales {scales}")
+        run.sources = {scales[0]: train_source}
+    else:
+        run.sources = {scale: training_source(config.data, scale) for scale in scales}
+    for source in run.sources.values():  # fail early: crop larger than every image, ...
+        sr_data.pipeline._drop_small_images(source, config.data.crop_size)
+    run.pairs = {scale: evaluation.load_pairs(validation_source(config.data, scale), config.data.max_eval_images)
+                 for scale in scales}
+    run.bicubic = {scale: evaluation.bicubic_scores(pairs, scale) for scale, pairs in run.pairs.items()}
+
+
+def _build(run):
+    config = run.config
+    keras.utils.set_random_seed(config.runtime.seed)
+    run.trainer, parts = build_trainer(config, run.strategy)
+    objects = {f"generator_x{s}": g for s, g in run.trainer.generators.items()}
+    objects.update(parts)
+    run.checkpoint = RunCheckpoint(os.path.join(run.out_dir, "checkpoints"), **objects)
+    run.logs = RunLogs(run.out_dir, distribute.is_chief(run.strategy))
+
+
+def _restore(run):
+    config, trainer = run.config, run.trainer
+    run.start = run.checkpoint.restore_latest()
+    run.last_saved = run.start or None
+    run.logs.config(config)
+    g_optimizer = trainer.optimizers["g_optimizer"]
+    run.logs.event({"event": "start", "step": run.start, "replicas": run.strategy.num_replicas_in_sync,
+                    "generator_digest": _digest(next(iter(trainer.generators.values())).trainable_variables),
+                    "g_optimizer_iterations": int(g_optimizer.iterations.numpy()),
+                    "g_optimizer_digest": _digest(g_optimizer.variables)})
+    scales = "/".join(map(str, config.train_scales))
+    run.progress.message(f"{'resuming' if run.start else 'starting'} {config.model.name} x{scales} at step "
+                         f"{run.start}/{config.optim.steps} on {run.strategy.num_replicas_in_sync} replica(s); "
+                         f"model_dir {config.runtime.model_dir}")
+    run.progress.start = run.start
+
+
+def _validate(run, step):
+    """Validates every scale's generator in float32; saves the best generators; returns the Y-PSNR mean."""
+    config = run.config
+    run.results = {}
+    for scale, generator in run.trainer.generators.items():
+        result = evaluation.evaluate(float32_copy(generator), run.pairs[scale], scale,
+                                     pool_size=config.eval_pool_size, bicubic=run.bicubic[scale])
+        run.results[scale] = result
+        _, lr, hr = run.pairs[scale][0]
+        run.logs.validation(step, scale, result, evaluation.comparison_strip(lr, result["first_sr"], hr, scale))
+    score = float(np.mean([r["model"]["mean"]["psnr_y"] for r in run.results.values()]))
+    if score > float(run.checkpoint.best_metric.numpy()):
+        run.checkpoint.best_metric.assign(score)
+        for scale, generator in run.trainer.generators.items():
+            save_keras(float32_copy(generator), os.path.join(run.out_dir, f"generator_best_x{scale}.keras"))
+        if step % config.runtime.save_every and step != config.optim.steps:
+            run.checkpoint.save(step)
+            run.last_saved = step
+    run.progress.message(f"validation at step {step}: " + ", ".join(
+        f"x{s} Y-PSNR {r['model']['mean']['psnr_y']:.2f} dB (bicubic {r['bicubic']['mean']['psnr_y']:.2f})"
+        for s, r in run.results.items()))
+
+
+def _loop(run):
+    config, trainer = run.config, run.trainer
+    runtime, steps = config.runtime, config.optim.steps
+    iterators = {scale: iter(sr_data.distributed_training_dataset(
+        run.strategy, source, config.data.crop_size, config.data.batch_size, seed=runtime.seed + run.start,
+        cache=config.data.cache)) for scale, source in run.sources.items()}
+    scales = config.train_scales
+    for step in range(run.start + 1, steps + 1):
+        scale = scales[(step - 1) % len(scales)]
+        values = {k: float(v) for k, v in trainer.train_step(scale, next(iterators[scale])).items()}
+        if not all(math.isfinite(v) for v in values.values()):
+            kept = f"step {run.last_saved} in {run.checkpoint.latest}" if run.last_saved else "none saved yet"
+            raise NonFiniteLossError(f"non-finite loss at step {step} ("
+                                     f"{', '.join(f'{k}={v}' for k, v in values.items())}); training stopped, "
+                                     f"last good checkpoint: {kept}")
+        run.progress.update(step, values)
+        if step % runtime.log_every == 0:
+            run.logs.scalars(step, values)
+        if step % runtime.save_every == 0 or step == steps:
+            run.checkpoint.save(step)
+            run.last_saved = step
+        if step % runtime.eval_every == 0 or step == steps:
+            _validate(run, step)
+
+
+def _finish(run, seconds):
+    config = run.config
+    saved = {}
+    finals = {scale: float32_copy(generator) for scale, generator in run.trainer.generators.items()}
+    for scale, generator in finals.items():
+        saved[scale] = os.path.join(run.out_dir, f"generator_final_x{scale}.keras")
+        save_keras(generator, saved[scale])
+    if not run.results:  # resumed a finished run: report the final models as they stand
+        run.results = {scale: evaluation.evaluate(generator, run.pairs[scale], scale, pool_size=config.eval_pool_size,
+                                                  bicubic=run.bicubic[scale])
+                       for scale, generator in finals.items()}
+    if config.runtime.export_dir and run.logs.enabled:
+        from sr_keras.serving import export_saved_model
+
+        export_saved_model(finals[config.train_scales[-1]], config.runtime.export_dir, pool_size=config.eval_pool_size)
+    summary = {"event": "end", "model": config.model.name, "recipe": config.recipe, "steps": config.optim.steps,
+               "resumed_from": run.start, "seconds": round(seconds, 1),
+               "replicas": run.strategy.num_replicas_in_sync,
+               "validation": {str(s): r["model"]["mean"] for s, r in run.results.items()},
+               "bicubic": {str(s): r["bicubic"]["mean"] for s, r in run.results.items()},
+               "saved": {str(s): p for s, p in saved.items()}, "export_dir": config.runtime.export_dir}
+    run.logs.summary(summary)
+    run.progress.message(f"finished {config.optim.steps - run.start} steps in {format_duration(seconds)}\n"
+                         + evaluation.table(run.results))
+    return summary
+
+
+def train(config, strategy=None, train_source=None, progress_stream=None):
+    """Runs (or resumes) the training run described by `config`.
+
+    Re-running with the same `model_dir` resumes from the latest checkpoint (step, weights, both optimizers,
+    learning-rate schedule position, best metric). Validation runs every `eval_every` steps and at the end.
+
+    Args:
+        config: a `TrainConfig` (`sr_keras.training.make_config`).
+        strategy: a tf.distribute strategy; default: the one the config's runtime settings choose.
+        train_source: the training images (an `ImageSet` or anything with its `images()` contract) instead of
+            the config's data settings, for single-scale models (MMSR passes a class's tiles).
+        progress_stream: where progress lines go (default stderr).
+
+    Returns:
+        A summary dict (steps, time, final validation means per scale, paths of the saved models).
+
+    Raises:
+        NonFiniteLossError: a NaN/inf loss; the run stops and the last good checkpoint stays the latest.
+        ValueError (ConfigError), DataError: bad settings or data, before any training step.
+    """
+    if config.optim.mixed_precision:
+        use_mixed_precision()
+    strategy = strategy or distribute.make_strategy(config.runtime.strategy, config.runtime.gpus,
+                                                    config.runtime.cpu_replicas)
+    out_dir = distribute.worker_dir(config.runtime.model_dir, strategy)
+    os.makedirs(out_dir, exist_ok=True)
+    run = _Run(config, strategy, out_dir, Progress(config.optim.steps, every=config.runtime.log_every,
+                                                   stream=progress_stream))
+    _data(run, train_source)
+    _build(run)
+    _restore(run)
+    began = time.perf_counter()
+    _loop(run)
+    return _finish(run, time.perf_counter() - began)

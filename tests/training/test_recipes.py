@@ -1,0 +1,79 @@
+"""Every paper recipe holds the papers' figures, written here with their sources (not read from the package),
+and a recipe is overridable flag by flag."""
+import pytest
+
+from sr_keras.checks import ConfigError
+from sr_keras.training import PAPER_RECIPES, RECIPES, TRAINABLE_MODELS, make_config
+
+# Lim et al. 2017, "Enhanced Deep Residual Networks for Single Image Super-Resolution", section 4.2: L1 loss,
+# Adam, lr 1e-4 halved every 2e5 minibatch updates, batch 16, 48x48 LR patches; EDSR-PyTorch src/option.py:
+# 300 epochs of 1000 updates. EDSR: 32 blocks, 256 features, residual scaling 0.1; baseline 16 x 64; MDSR 80 x 64.
+EDSR_TRAINING = dict(loss="l1", learning_rate=1e-4, decay_steps=(200_000,), decay_factor=0.5, batch_size=16,
+                     crop_size=48, steps=300_000)
+# Yu et al. 2018, "Wide Activation for Efficient and Accurate Image Super-Resolution" (seed 002): 96px HR crops
+# (24px LR at x4), L1, Adam, lr 1e-3 halved at 2e5 steps, batch 16; 32 blocks of 32 features.
+WDSR_TRAINING = dict(loss="l1", learning_rate=1e-3, decay_steps=(200_000,), decay_factor=0.5, batch_size=16,
+                     crop_size=24, steps=300_000, num_filters=32, num_res_blocks=32)
+# Ledig et al. 2017, "Photo-Realistic Single Image Super-Resolution Using a GAN", section 3.2: 16 blocks of 64,
+# batch 16, 96px HR crops (24px LR at x4); SRResNet MSE for 1e6 updates at lr 1e-4; SRGAN from SRResNet, VGG54 +
+# 1e-3 adversarial, 1e5 updates at 1e-4 then 1e5 at 1e-5.
+SRGAN_SIZE = dict(num_filters=64, num_res_blocks=16, batch_size=16, crop_size=24)
+EXPECTED = {
+    "edsr_paper": dict(EDSR_TRAINING, num_filters=256, num_res_blocks=32),
+    "edsr_baseline_paper": dict(EDSR_TRAINING, num_filters=64, num_res_blocks=16),
+    "mdsr_paper": dict(EDSR_TRAINING, num_filters=64, num_res_blocks=80, scales=(2, 3, 4)),
+    "mdsr_baseline_paper": dict(EDSR_TRAINING, num_filters=64, num_res_blocks=16, scales=(2, 3, 4)),
+    "wdsr_a_paper": WDSR_TRAINING,
+    "wdsr_b_paper": WDSR_TRAINING,
+    "srresnet_paper": dict(SRGAN_SIZE, loss="mse", learning_rate=1e-4, decay_steps=(), steps=1_000_000),
+    "srgan_paper": dict(SRGAN_SIZE, content_loss="vgg54", adv_weight=1e-3, learning_rate=1e-4,
+                        decay_steps=(100_000,), decay_factor=0.1, steps=200_000),
+    # Pathak et al. 2018 (seed 000) Table 1: SRGAN_MSE, 3e4 steps, 24px crops; "the learning rate used in
+    # Tables 3, 4, and 5 is 1e-4".
+    "srgan_mse_seed000": dict(SRGAN_SIZE, content_loss="mse", adv_weight=1e-3, learning_rate=1e-4, steps=30_000),
+    # Seed 000 Table 3: A-SRResNet 1e6 global steps, A-SRGAN_MSE 1e5; crop 72 (section 4); FSA pool 4 at test time.
+    "a_srresnet_paper": dict(SRGAN_SIZE, crop_size=72, loss="mse", learning_rate=1e-4, steps=1_000_000,
+                             pool_size=1, eval_pool_size=4),
+    "a_srgan_paper": dict(SRGAN_SIZE, crop_size=72, content_loss="mse", adv_weight=1e-3, learning_rate=1e-4,
+                          steps=100_000, pool_size=1, eval_pool_size=4),
+    # Seed 000 Table 4: the 96px row, 3e4 steps on 8 GPUs.
+    "a_srgan_mse_seed000": dict(SRGAN_SIZE, crop_size=96, content_loss="mse", learning_rate=1e-4, steps=30_000,
+                                pool_size=1, eval_pool_size=4),
+}
+
+
+def test_every_recipe_is_checked_and_every_model_has_one():
+    assert set(RECIPES) == set(EXPECTED)
+    assert set(PAPER_RECIPES) == set(TRAINABLE_MODELS)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_recipe_values_are_the_papers(name, tmp_path):
+    config = make_config(recipe=name, model_dir=str(tmp_path))
+    values = config.flat()
+    for key, expected in EXPECTED[name].items():
+        assert values[key] == pytest.approx(expected), (name, key)
+    assert values["scale"] == 4 and values["model"] == RECIPES[name].model
+
+
+def test_a_recipe_is_overridable_setting_by_setting(tmp_path):
+    config = make_config(recipe="edsr_baseline_paper", model_dir=str(tmp_path), steps=7, crop_size=24, scale=2)
+    assert (config.optim.steps, config.data.crop_size, config.model.scale) == (7, 24, 2)
+    assert config.optim.learning_rate == 1e-4 and config.model.num_res_blocks == 16
+
+
+def test_without_a_recipe_the_models_paper_recipe_applies(tmp_path):
+    assert make_config("wdsr_b", str(tmp_path)).flat() == dict(
+        make_config(recipe="wdsr_b_paper", model_dir=str(tmp_path)).flat(), recipe=None)
+
+
+def test_library_errors_name_the_setting_not_a_flag(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        make_config("edsr_baseline", str(tmp_path), batch_size=0)
+    assert error.value.field == "batch_size" and "--" not in str(error.value)
+    with pytest.raises(ConfigError, match="contradicts recipe"):
+        make_config("srresnet", str(tmp_path), recipe="edsr_paper")
+    with pytest.raises(ConfigError, match="unknown recipe"):
+        make_config(recipe="edsr_v2", model_dir=str(tmp_path))
+    with pytest.raises(ConfigError, match="is not a training setting"):
+        make_config("edsr", str(tmp_path), num_blocks=4)
