@@ -17,7 +17,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from sr_keras.cli_common import write_json_atomically  # noqa: E402
+from sr_keras.files import write_json  # noqa: E402
 
 from sr_keras.data import embedded_photos, training_dataset  # noqa: E402
 from sr_keras.models import build_model  # noqa: E402
@@ -89,7 +89,7 @@ def main(argv):
     print(f"| headroom (pipeline batches/s / training steps/s), cache=True | {results['headroom_cache_True']}x |")
     print(f"| headroom, cache=False | {results['headroom_cache_False']}x |")
     if FLAGS.output:
-        write_json_atomically(results, FLAGS.output)
+        write_json(results, FLAGS.output)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from sr_keras.cli_common import write_json_atomically  # noqa: E402
+from sr_keras.files import write_json  # noqa: E402
 
 flags.DEFINE_list("models", ["edsr_baseline", "wdsr_b", "a_srresnet"], "models")
 flags.DEFINE_integer("tile", 256, "LR tile size of the tiled 500x350 runs")
@@ -131,7 +131,7 @@ def main(argv):
         shown = row.get("peak_rss_mb", "failed: " + row.get("failed", ""))
         print(f"| {row['pool_size']} | {shown} | {row.get('seconds', '')} |")
     if FLAGS.output:
-        write_json_atomically({"matmul_gflops": round(ceiling, 1), "matmul_gflops_after": round(ceiling_after, 1),
+        write_json({"matmul_gflops": round(ceiling, 1), "matmul_gflops_after": round(ceiling_after, 1),
                                "rows": rows, "pool_sizes": pools, "date": time.strftime("%Y-%m-%d"),
                                "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores"}, FLAGS.output)
 

@@ -27,13 +27,13 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from sr_keras.cli_common import write_json_atomically  # noqa: E402
+from sr_keras.files import write_json  # noqa: E402
 
 from sr_keras.data import embedded_photos  # noqa: E402
 from sr_keras.data.pipeline import distributed_training_dataset  # noqa: E402
 from sr_keras.flops import conv_workload, forward_flops, matmul_gflops  # noqa: E402
 from sr_keras.training import make_config  # noqa: E402
-from sr_keras.training.loop import build_trainer, use_mixed_precision  # noqa: E402
+from sr_keras.training.build import build_trainer, use_mixed_precision  # noqa: E402
 
 flags.DEFINE_list("models", ["edsr_baseline", "wdsr_a", "wdsr_b", "srresnet", "a_srresnet"], "models to time")
 flags.DEFINE_integer("batch_size", 16, "batch size")
@@ -221,7 +221,7 @@ def main(argv):
                   "date": time.strftime("%Y-%m-%d"), "batch_size": FLAGS.batch_size, "crop_size": FLAGS.crop_size,
                   "scale": FLAGS.scale, "steps": FLAGS.steps, "rounds": FLAGS.rounds,
                   "compute_dtype": keras.mixed_precision.global_policy().compute_dtype}
-        write_json_atomically(result, FLAGS.output)
+        write_json(result, FLAGS.output)
 
 
 if __name__ == "__main__":
