@@ -2,13 +2,16 @@
 
     python -m sr_keras.evaluate --model_path=runs/wdsr_b/generator_final_x4.keras --data_dir=Set5/ --scale=4
     python -m sr_keras.evaluate --model_path=M --self_ensemble --output_json=results.json   # embedded photos
+    python -m sr_keras.evaluate --model_path=M --data_dir=data/div2k/DIV2K_valid_HR --protocol=div2k
 
-LR images are made from the HR images (cropped to a multiple of the scale) with MATLAB bicubic, or read from
-`<data_dir>/LR_bicubic/X<scale>/` (EDSR benchmark layout) or `--lr_dir`. Scoring is `sr_keras.evaluation`'s,
-the same as training validation: SR quantised to uint8, `scale` pixels cropped at every border, PSNR and SSIM
-on RGB and on Y (BT.601) for every image, averaged over the set, with MATLAB bicubic upscaling of the same LR
-images scored alongside.
+LR images are made from the HR images (cropped to a multiple of the scale) with MATLAB bicubic and rounded to
+the uint8 grid as MATLAB returns them, or read from `<data_dir>/LR_bicubic/X<scale>/` (EDSR benchmark layout)
+or `--lr_dir`. Scoring is `sr_keras.evaluation`'s, the same as training validation: SR quantised to uint8, a
+border cropped by the protocol (`benchmark`: `scale` pixels; `div2k`: `scale + 6`, as EDSR-PyTorch scores
+DIV2K), PSNR and SSIM on RGB and on Y (BT.601) for every image, averaged over the set, with MATLAB bicubic
+upscaling of the same LR images scored alongside. The JSON names the protocol.
 """
+import dataclasses
 import os
 import sys
 import time
@@ -27,6 +30,11 @@ flags.DEFINE_integer("tile", None, "LR tile size for large images (default: whol
 flags.DEFINE_integer("overlap", 16, "LR overlap between tiles")
 flags.DEFINE_integer("pool_size", None, "FSA pool size (A-SRResNet)")
 flags.DEFINE_string("output_json", None, "write per-image and mean figures here")
+flags.DEFINE_enum("protocol", "benchmark", ["benchmark", "div2k"],
+                  "benchmark: Y and RGB, scale pixels cropped (Set5/Set14/B100/Urban100/Manga109); div2k: scale + 6 "
+                  "pixels cropped, RGB headline, as EDSR-PyTorch scores DIV2K validation")
+flags.DEFINE_bool("quantize_lr", True, "LR made from HR with MATLAB bicubic is rounded to the uint8 grid, as "
+                  "MATLAB and the published LR sets have it")
 flags.mark_flag_as_required("model_path")
 FLAGS = flags.FLAGS
 
@@ -59,8 +67,11 @@ def main(argv):
             print(f"[{done}/{len(source)}] {name}: PSNR-Y {record['psnr_y']:.2f} dB, SSIM-Y {record['ssim_y']:.4f}",
                   file=sys.stderr)
 
+        if not FLAGS.quantize_lr:
+            source = dataclasses.replace(source, quantize_lr=False)
         result = evaluation.evaluate(model, evaluation.load_pairs(source), scale, FLAGS.self_ensemble, FLAGS.tile,
-                                     FLAGS.overlap, pool_size=FLAGS.pool_size, progress=progress)
+                                     FLAGS.overlap, pool_size=FLAGS.pool_size, progress=progress,
+                                     protocol=FLAGS.protocol)
         result = evaluation.as_json(result)
         result.update(model_path=FLAGS.model_path, data=FLAGS.data_dir or "embedded validation photos",
                       seconds=round(time.perf_counter() - began, 2))

@@ -7,9 +7,18 @@ evaluation path of the package (training validation and `python -m sr_keras.eval
     >>> result = evaluate(model, pairs, scale=4)
     >>> print(table({4: result}))
 
-SR is quantised to uint8 (clip, round), `scale` pixels are cropped at every border, PSNR and SSIM are
-computed on RGB and on Y (BT.601) for every image and averaged over the set (`sr_keras.metrics`).
+SR is quantised to uint8 (clip, round), a border is cropped, PSNR and SSIM are computed on RGB and on Y
+(BT.601) for every image and averaged over the set (`sr_keras.metrics`). How wide the border is, and which
+figure a paper reports, is the evaluation protocol (`PROTOCOLS`):
+
+- `benchmark` (default): `scale` pixels cropped, the Y-channel PSNR/SSIM headline. Set5, Set14, B100,
+  Urban100 and Manga109 in every paper of the field (BasicSR `calculate_psnr(crop_border=scale,
+  test_y_channel=True)`; EDSR-PyTorch `utility.calc_psnr` for benchmark sets: Y, shave `scale`).
+- `div2k`: `scale + 6` pixels cropped, the RGB PSNR headline: EDSR-PyTorch `utility.calc_psnr` for
+  non-benchmark sets, which is how its DIV2K validation tables are computed (EDSR 34.61 / 30.92 / 28.95 dB
+  for the baseline at x2 / x3 / x4). EDSR-PyTorch reports no SSIM there; the SSIMs shown use the same border.
 """
+import dataclasses
 import os
 
 import numpy as np
@@ -18,6 +27,34 @@ from sr_keras import metrics
 from sr_keras.data.degrade import imresize
 
 METRICS = ("psnr_rgb", "ssim_rgb", "psnr_y", "ssim_y")
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """An evaluation protocol: the border cropped (`scale + extra_border` pixels) and the headline figure."""
+
+    name: str
+    extra_border: int
+    headline: str
+    source: str
+
+    def crop_border(self, scale):
+        return scale + self.extra_border
+
+
+PROTOCOLS = {
+    "benchmark": Protocol("benchmark", 0, "psnr_y", "Y channel, scale pixels cropped (BasicSR; EDSR-PyTorch "
+                                                    "benchmark sets: Set5, Set14, B100, Urban100, Manga109)"),
+    "div2k": Protocol("div2k", 6, "psnr_rgb", "RGB, scale + 6 pixels cropped (EDSR-PyTorch utility.calc_psnr "
+                                              "on DIV2K validation)"),
+}
+
+
+def get_protocol(name):
+    """The protocol called `name`; ValueError listing the names otherwise."""
+    if name not in PROTOCOLS:
+        raise ValueError(f"unknown evaluation protocol {name!r}; protocols: {', '.join(PROTOCOLS)}")
+    return PROTOCOLS[name]
 
 
 def load_pairs(source, max_images=None):
@@ -34,18 +71,22 @@ def _scores(records):
     return {"per_image": records, "mean": metrics.mean_metrics([{k: r[k] for k in METRICS} for r in records])}
 
 
-def bicubic_scores(pairs, scale):
-    """MATLAB bicubic upscaling of each LR image, scored: {"per_image": [...], "mean": {...}}."""
+def bicubic_scores(pairs, scale, protocol="benchmark"):
+    """MATLAB bicubic upscaling of each LR image, scored by `protocol`: {"per_image": [...], "mean": {...}}.
+
+    The LR images are those of `pairs` (uint8-grid values when the package made them), as BasicSR's and
+    EDSR-PyTorch's bicubic baselines upscale the stored uint8 LR images."""
+    border = get_protocol(protocol).crop_border(scale)
     records = []
     for name, lr, hr in pairs:
         upscaled = imresize(lr, scale=float(scale)).numpy()
-        records.append(dict(metrics.image_metrics(upscaled, hr, crop_border=scale), image=os.path.basename(name)))
+        records.append(dict(metrics.image_metrics(upscaled, hr, crop_border=border), image=os.path.basename(name)))
     return _scores(records)
 
 
 def evaluate(model, pairs, scale, self_ensemble=False, tile=None, overlap=16, pool_size=None, bicubic=None,
-             progress=None):
-    """Scores `model` and MATLAB bicubic on every (name, lr, hr) of `pairs`.
+             progress=None, protocol="benchmark"):
+    """Scores `model` and MATLAB bicubic on every (name, lr, hr) of `pairs` by `protocol`.
 
     Args:
         model: a generator ([0, 255] in and out).
@@ -55,11 +96,14 @@ def evaluate(model, pairs, scale, self_ensemble=False, tile=None, overlap=16, po
         pool_size: FSA pool size to evaluate with (A-SRResNet); the model's own is restored afterwards.
         bicubic: the `bicubic_scores` of these pairs if already computed (training validation reuses them).
         progress: called as progress(done, name, record) after each image.
+        protocol: a name of `PROTOCOLS`.
 
     Returns:
-        {"scale", "images", "self_ensemble", "model": {"per_image", "mean"}, "bicubic": {...}, "first_sr": uint8
-        SR of the first image}.
+        {"scale", "protocol", "crop_border", "headline", "images", "self_ensemble", "model": {"per_image",
+        "mean"}, "bicubic": {...}, "first_sr": uint8 SR of the first image}.
     """
+    rule = get_protocol(protocol)
+    border = rule.crop_border(scale)
     from sr_keras.inference import predict
     from sr_keras.layers import pool_size_set
 
@@ -69,12 +113,13 @@ def evaluate(model, pairs, scale, self_ensemble=False, tile=None, overlap=16, po
             sr = predict(model, lr, tile=tile, overlap=overlap, self_ensemble=self_ensemble, progress=False)
             if first is None:
                 first = np.clip(np.round(sr), 0, 255).astype("uint8")
-            records.append(dict(metrics.image_metrics(sr, hr, crop_border=scale), image=os.path.basename(name)))
+            records.append(dict(metrics.image_metrics(sr, hr, crop_border=border), image=os.path.basename(name)))
             if progress:
                 progress(index + 1, os.path.basename(name), records[-1])
-    return {"scale": scale, "images": [os.path.basename(name) for name, _, _ in pairs],
-            "self_ensemble": self_ensemble, "model": _scores(records),
-            "bicubic": bicubic if bicubic is not None else bicubic_scores(pairs, scale), "first_sr": first}
+    return {"scale": scale, "protocol": rule.name, "crop_border": border, "headline": rule.headline,
+            "images": [os.path.basename(name) for name, _, _ in pairs], "self_ensemble": self_ensemble,
+            "model": _scores(records),
+            "bicubic": bicubic if bicubic is not None else bicubic_scores(pairs, scale, protocol), "first_sr": first}
 
 
 def as_json(result):
@@ -83,13 +128,16 @@ def as_json(result):
 
 
 def table(results, label="model"):
-    """The results table of the package: one row per scale for the model and one for MATLAB bicubic.
+    """The results table of the package: a line naming the protocol, then one row per scale for the model and
+    one for MATLAB bicubic.
 
     Args:
         results: {scale: result of `evaluate`}.
         label: the model's name in the table.
     """
-    lines = ["| scale | method | PSNR RGB | SSIM RGB | PSNR Y | SSIM Y |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    protocols = sorted({get_protocol(r.get("protocol", "benchmark")).name for r in results.values()})
+    lines = [f"protocol {', '.join(protocols)}: " + "; ".join(PROTOCOLS[p].source for p in protocols),
+             "| scale | method | PSNR RGB | SSIM RGB | PSNR Y | SSIM Y |", "| --- | --- | ---: | ---: | ---: | ---: |"]
     for scale in sorted(results):
         result = results[scale]
         name = label + (" + self-ensemble" if result.get("self_ensemble") else "")

@@ -10,11 +10,11 @@ import time
 import keras
 import numpy as np
 
-from sr_keras.layers import SelfAttention2D, WeightNormConv2D
+from sr_keras.layers import SelfAttention2D, SpectralNorm, WeightNormConv2D
 
 
 def _conv_like(layer):
-    inner = layer.layer if isinstance(layer, keras.layers.SpectralNormalization) else layer
+    inner = layer.layer if isinstance(layer, (SpectralNorm, keras.layers.SpectralNormalization)) else layer
     if isinstance(inner, (keras.layers.Conv2D, WeightNormConv2D, keras.layers.Dense)):
         return inner
     return None

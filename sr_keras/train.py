@@ -2,7 +2,7 @@
 
     python -m sr_keras.train --model=wdsr_b --scale=4 --steps=300 --model_dir=runs/wdsr_b
     python -m sr_keras.train --recipe=edsr_paper --data=div2k --data_dir=data/div2k --gpus=8
-    python -m sr_keras.train --model=srgan --generator_weights=runs/srresnet/generator_final_x4.keras
+    python -m sr_keras.train --model=srgan --init_from=runs/srresnet/generator_final_x4.keras
 
 Unset flags take the recipe's value (`--recipe`, default: the model's paper recipe; see
 sr_keras/training/recipes.py). Re-running the same command resumes from the latest checkpoint in --model_dir.

@@ -91,7 +91,7 @@ def test_every_paper_configuration_has_a_cpu_twin():
         assert "Reproduces" in header, path.name
 
 
-def _dry_run_args(first, config, tiny_photos, tmp_path):
+def _dry_run_args(first, config, tiny_photos, tmp_path, pretrained=None):
     """Overrides that shrink data, steps and batch (never the model) for a one-step run of the flags `first`
     (a flagfile or a recipe)."""
     replicas = 2 if config.runtime.gpus or config.runtime.cpu_replicas else 1
@@ -100,14 +100,14 @@ def _dry_run_args(first, config, tiny_photos, tmp_path):
             f"--valid_dir={tiny_photos}", f"--model_dir={tmp_path / 'run'}"]
     if config.runtime.gpus:
         args += ["--gpus=0", "--cpu_replicas=2"]
-    if config.gan.generator_weights:
+    if pretrained if pretrained is not None else (config.is_gan and not config.gan.from_scratch):
         # The run starts from a saved generator of exactly the file's size (as srresnet.flags would leave it).
         overrides = {"num_filters": config.model.num_filters, "num_res_blocks": config.model.num_res_blocks}
         if config.has_attention:
             overrides["pool_size"] = config.model.pool_size
         weights = tmp_path / "pretrained.keras"
         build_model(config.generator_name, scale=config.model.scale, **overrides).save(weights)
-        args.append(f"--generator_weights={weights}")
+        args.append(f"--init_from={weights}")
     if config.gan.content_loss != "mse":
         args.append("--vgg_weights=random")  # imagenet VGG19 weights cannot be downloaded offline
     return args, replicas
@@ -119,8 +119,8 @@ def _file_config(path, tiny_photos):
     args = [f"--flagfile={path}"]
     if "--data=div2k" in text:
         args += ["--data=folder", f"--data_dir={tiny_photos}"]
-    if "--generator_weights=" in text:
-        args.append(f"--generator_weights={tiny_photos / 'astronaut.png'}")  # any existing file passes parsing
+    if "--init_from=" in text:
+        args.append(f"--init_from={tiny_photos / 'astronaut.png'}")  # any existing file passes parsing
     return _parse(args)
 
 
@@ -151,8 +151,9 @@ def test_flagfile_trains_one_step(path, tiny_photos, tmp_path, mirrored):
 def test_recipe_trains_one_step(name, tiny_photos, tmp_path, mirrored):
     """`python -m sr_keras.train --recipe=<name> --steps=1 ...` (the flags of the CLI) for every recipe, with
     the paper-size model."""
-    config = _parse([f"--recipe={name}"])
-    args, replicas = _dry_run_args(f"--recipe={name}", config, tiny_photos, tmp_path)
+    config = _parse([f"--recipe={name}", "--from_scratch"])  # sizes only: the dry run adds --init_from
+    pretrained = config.is_gan and not RECIPES[name].values.get("from_scratch", False)
+    args, replicas = _dry_run_args(f"--recipe={name}", config, tiny_photos, tmp_path, pretrained)
     config = _parse(args)
     assert config.recipe == name and (config.optim.steps, config.data.crop_size) == (1, 8)
     assert count_params(build_generators(config), trainable=True) == RECIPE_PARAMS[name]

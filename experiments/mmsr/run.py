@@ -135,7 +135,7 @@ def main():
               "--save_every=100", "--log_every=50", "--seed=0"]
     single_dir = os.path.join(args.work, "single_16_8")
     mmsr_dir = os.path.join(args.work, "mmsr")
-    wall_single = run([sys.executable, "-m", "sr_keras.train", "--model=srgan", "--num_res_blocks=16",
+    wall_single = run([sys.executable, "-m", "sr_keras.train", "--model=srgan", "--from_scratch", "--num_res_blocks=16",
                        "--discriminator_layers=8", f"--steps={args.steps}", f"--model_dir={single_dir}", *common],
                       os.path.join(args.work, "single.log"))
     wall_mmsr = run([sys.executable, "-m", "sr_keras.mmsr", "train", f"--steps={args.steps}",

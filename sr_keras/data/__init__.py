@@ -8,7 +8,7 @@ Sources (all give whole images as float32 RGB in [0, 255]):
     div2k(root, split, track, scale)       DIV2K from the official archives (tools/download_div2k.py)
     div2k_tfds(config, split)              DIV2K from a prepared tensorflow-datasets div2k/<config>
 """
-from sr_keras.data.degrade import bicubic_degrade, imresize, modcrop
+from sr_keras.data.degrade import bicubic_degrade, imresize, modcrop, quantize_uint8
 from sr_keras.data.div2k import div2k, div2k_tfds
 from sr_keras.data.folders import ImageSet, evaluation_set, hr_files, hr_folder, paired_folders
 from sr_keras.data.io import DataError, ImageReadError, inspect_images, list_images, read_image
@@ -21,5 +21,5 @@ __all__ = [
     "DataError", "ImageReadError", "ImageSet", "bicubic_degrade", "calibrate_tvat", "distributed_training_dataset",
     "div2k", "div2k_tfds", "embedded_photos", "evaluation_dataset", "evaluation_set", "hr_files", "hr_folder",
     "imresize", "inspect_images", "interleave_scales", "list_images", "modcrop", "paired_folders", "photo_paths",
-    "read_image", "training_dataset", "tvat", "tvat_class", "vsp",
+    "quantize_uint8", "read_image", "training_dataset", "tvat", "tvat_class", "vsp",
 ]

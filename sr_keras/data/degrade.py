@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from sr_keras.checks import positive_int
 
-__all__ = ["imresize", "modcrop", "bicubic_degrade"]
+__all__ = ["imresize", "modcrop", "bicubic_degrade", "quantize_uint8"]
 
 # Support of the Keys cubic kernel (it is non-zero on (-2, 2)).
 _KERNEL_WIDTH = 4.0
@@ -321,6 +321,16 @@ def modcrop(images, scale):
     height = images.shape[-3] if images.shape[-3] is not None else shape[-3]
     width = images.shape[-2] if images.shape[-2] is not None else shape[-2]
     return images[..., :height - height % scale, :width - width % scale, :]
+
+
+def quantize_uint8(images):
+    """Float images on the uint8 grid, as MATLAB's uint8 conversion makes them: values clipped to [0, 255] and
+    rounded half away from zero (for the non-negative values left: floor(x + 0.5)). Returns the input's float
+    dtype (float32 for integers)."""
+    images = tf.convert_to_tensor(images)
+    if not images.dtype.is_floating:
+        images = tf.cast(images, tf.float32)
+    return tf.floor(tf.clip_by_value(images, 0.0, 255.0) + 0.5)
 
 
 def bicubic_degrade(hr, scale):

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from sr_keras.checks import positive_int
 from sr_keras.data import io
-from sr_keras.data.degrade import imresize
+from sr_keras.data.degrade import imresize, quantize_uint8
 from sr_keras.data.io import DataError
 
 
@@ -28,6 +28,10 @@ class ImageSet:
         hr_paths: HR image files.
         lr_paths: LR files aligned with `hr_paths`, or None to make LR with MATLAB bicubic.
         lr_sizes: (height, width) of each LR image (read or computed), used to skip images smaller than a crop.
+        quantize_lr: LR made here is rounded and clipped to the uint8 grid (`degrade.quantize_uint8`), as
+            MATLAB's `imresize` returns it for uint8 images and as every published LR set (DIV2K, Set5, ...)
+            is stored; False keeps the float bicubic output (values slightly outside [0, 255], fractions).
+            LR read from files is integer already.
     """
 
     name: str
@@ -35,6 +39,7 @@ class ImageSet:
     hr_paths: tuple
     lr_paths: tuple = None
     lr_sizes: tuple = ()
+    quantize_lr: bool = True
 
     def __len__(self):
         return len(self.hr_paths)
@@ -60,7 +65,7 @@ class ImageSet:
             seed: shuffle seed.
             num_parallel_calls: parallelism of decoding.
         """
-        scale = self.scale
+        scale, quantize = self.scale, self.quantize_lr
         files = {"hr": list(self.hr_paths)}
         if self.lr_paths is not None:
             files["lr"] = list(self.lr_paths)
@@ -78,6 +83,8 @@ class ImageSet:
                 hr_shape = tf.shape(hr)
                 hr = hr[: hr_shape[0] // scale * scale, : hr_shape[1] // scale * scale]
                 lr = imresize(hr, scale=1.0 / scale)
+                if quantize:
+                    lr = quantize_uint8(lr)
             return {"lr": lr, "hr": hr, "path": item["hr"]}
 
         return dataset.map(load, num_parallel_calls=num_parallel_calls, deterministic=True)

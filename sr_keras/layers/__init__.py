@@ -6,10 +6,12 @@ import keras
 from sr_keras.layers.attention import FlexibleSelfAttention, SelfAttention2D
 from sr_keras.layers.mean_shift import DIV2K_RGB_MEAN, Denormalize, Normalize
 from sr_keras.layers.pixel_shuffle import PixelShuffle
+from sr_keras.layers.spectral_norm import SpectralNorm
 from sr_keras.layers.weight_norm import WeightNormConv2D
 
 __all__ = [
     "DIV2K_RGB_MEAN", "Denormalize", "FlexibleSelfAttention", "Normalize", "PixelShuffle", "SelfAttention2D",
+    "SpectralNorm",
     "WeightNormConv2D", "iter_layers", "pool_size_set", "set_pool_size",
 ]
 
@@ -17,7 +19,7 @@ __all__ = [
 def iter_layers(layer, parent=None):
     """Yields `(layer, parent)` for `layer` and every layer nested in it, depth first, each once.
 
-    Follows sub-models, wrappers (`SpectralNormalization.layer`) and the sublayers that custom layers keep
+    Follows sub-models, wrappers (`SpectralNorm.layer`) and the sublayers that custom layers keep
     as attributes (the 1x1 convolutions of the attention layers).
     """
     seen = set()

@@ -5,6 +5,7 @@ import keras
 import tensorflow as tf
 
 from sr_keras.checks import positive_int
+from sr_keras.layers.spectral_norm import SpectralNorm
 
 
 @keras.saving.register_keras_serializable(package="sr_keras")
@@ -20,7 +21,7 @@ class SelfAttention2D(keras.layers.Layer):
     For fewer than 8 (or 2) channels the reduced widths are rounded up to 1.
 
     Args:
-        spectral_norm: wrap each 1x1 convolution in `keras.layers.SpectralNormalization`.
+        spectral_norm: wrap each 1x1 convolution in `sr_keras.layers.SpectralNorm` (SNGAN / SAGAN semantics).
         power_iterations: power iterations per training step of the spectral normalisation.
     """
 
@@ -47,8 +48,8 @@ class SelfAttention2D(keras.layers.Layer):
     def _conv1x1(self, filters, name):
         conv = keras.layers.Conv2D(filters, 1, use_bias=False, name=name, dtype=self.dtype_policy)
         if self.spectral_norm:
-            return keras.layers.SpectralNormalization(
-                conv, power_iterations=self.power_iterations, name=f"{name}_sn", dtype=self.dtype_policy)
+            return SpectralNorm(conv, power_iterations=self.power_iterations, name=f"{name}_sn",
+                                dtype=self.dtype_policy)
         return conv
 
     def attention_logits(self, inputs, training=None):

@@ -25,7 +25,7 @@ from sr_keras.cli_common import dataclass_flag_values, define_dataclass_flags, f
 from sr_keras.mmsr.config import MMSRConfig  # noqa: E402
 from sr_keras.training.config import SECTIONS  # noqa: E402
 
-define_dataclass_flags(SECTIONS.values(), flags.FLAGS, defaults={"model": "srgan"})
+define_dataclass_flags(SECTIONS.values(), flags.FLAGS, defaults={"model": "srgan", "from_scratch": True})
 define_dataclass_flags([MMSRConfig], flags.FLAGS)
 flags.DEFINE_bool("parallel", False, "train: one process per class, side by side")
 FLAGS = flags.FLAGS

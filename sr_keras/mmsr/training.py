@@ -4,7 +4,7 @@ class's tiles with the class's depth, and the manifest the router reads.
     >>> from sr_keras.training import make_config
     >>> from sr_keras.mmsr.config import make_mmsr_config
     >>> from sr_keras.mmsr.training import train_mmsr
-    >>> manifest = train_mmsr(make_config("srgan", "runs/mmsr", steps=3000), make_mmsr_config())
+    >>> manifest = train_mmsr(make_config("srgan", "runs/mmsr", steps=3000, from_scratch=True), make_mmsr_config())
 
 Each class model is an ordinary `sr_keras.training.train` run in `<model_dir>/class_<k>` (it checkpoints and
 resumes like any run); the step budget is split between the classes in proportion to their number of tiles,

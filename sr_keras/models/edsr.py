@@ -2,7 +2,9 @@
 
 Structure follows the authors' code (sanghyun-son/EDSR-PyTorch src/model/edsr.py, mdsr.py, common.py): mean
 shift, head conv, residual blocks without batch norm (conv, ReLU, conv, times res_scale, plus input), body
-conv with a global skip from the head, sub-pixel upsampler, tail conv, mean shift back.
+conv with a global skip from the head, sub-pixel upsampler, tail conv, mean shift back. Every convolution
+starts as PyTorch's default `nn.Conv2d` does (kaiming-uniform a = sqrt(5) kernel, uniform bias; see
+`sr_keras.models._common.torch_init`), as in EDSR-PyTorch, which keeps those defaults.
 """
 import math
 
@@ -17,8 +19,8 @@ _MEAN_255 = tuple(255.0 * m for m in DIV2K_RGB_MEAN)
 
 def _res_block(num_filters, kernel_size, res_scale, name):
     """Creates one EDSR residual block; returns a function applying it (so MDSR can share it)."""
-    conv1 = conv2d(num_filters, kernel_size, f"{name}_conv1", activation="relu")
-    conv2 = conv2d(num_filters, kernel_size, f"{name}_conv2")
+    conv1 = conv2d(num_filters, kernel_size, f"{name}_conv1", activation="relu", torch_in_channels=num_filters)
+    conv2 = conv2d(num_filters, kernel_size, f"{name}_conv2", torch_in_channels=num_filters)
     scaling = keras.layers.Rescaling(res_scale, name=f"{name}_scale") if res_scale != 1 else None
     add = keras.layers.Add(name=f"{name}_add")
 
@@ -37,8 +39,8 @@ def _upsampler(scale, num_filters, name):
         steps = [(3, f"{name}_1")]
     else:
         steps = [(2, f"{name}_{i + 1}") for i in range(int(math.log2(scale)))]
-    layers = [(conv2d(num_filters * r * r, 3, f"{step}_conv"), PixelShuffle(r, name=f"{step}_shuffle"))
-              for r, step in steps]
+    layers = [(conv2d(num_filters * r * r, 3, f"{step}_conv", torch_in_channels=num_filters),
+               PixelShuffle(r, name=f"{step}_shuffle")) for r, step in steps]
 
     def apply(x):
         for conv, shuffle in layers:
@@ -50,7 +52,7 @@ def _upsampler(scale, num_filters, name):
 
 def _body(num_filters, num_res_blocks, res_scale):
     blocks = [_res_block(num_filters, 3, res_scale, f"body_block{i + 1}") for i in range(num_res_blocks)]
-    body_conv = conv2d(num_filters, 3, "body_conv")
+    body_conv = conv2d(num_filters, 3, "body_conv", torch_in_channels=num_filters)
     skip = keras.layers.Add(name="body_skip")
 
     def apply(x):
@@ -82,10 +84,10 @@ def edsr(scale=4, num_filters=256, num_res_blocks=32, res_scale=0.1, name=None):
     num_res_blocks = check_positive(num_res_blocks, "num_res_blocks", "edsr")
     lr = lr_input()
     x = Normalize(mean=_MEAN_255, name="sub_mean")(lr)
-    x = conv2d(num_filters, 3, "head_conv")(x)
+    x = conv2d(num_filters, 3, "head_conv", torch_in_channels=3)(x)
     x = _body(num_filters, num_res_blocks, res_scale)(x)
     x = _upsampler(scale, num_filters, "upsample")(x)
-    x = conv2d(3, 3, "tail_conv")(x)
+    x = conv2d(3, 3, "tail_conv", torch_in_channels=num_filters)(x)
     sr = Denormalize(mean=_MEAN_255, name="add_mean")(x)
     return SRGenerator(lr, sr, name=name or f"edsr_x{scale}")
 
@@ -122,9 +124,9 @@ def mdsr(scales=(2, 3, 4), num_filters=64, num_res_blocks=80, res_scale=1.0, nam
     num_filters = check_positive(num_filters, "num_filters", "mdsr")
     num_res_blocks = check_positive(num_res_blocks, "num_res_blocks", "mdsr")
     sub_mean = Normalize(mean=_MEAN_255, name="sub_mean")
-    head = conv2d(num_filters, 3, "head_conv")
+    head = conv2d(num_filters, 3, "head_conv", torch_in_channels=3)
     body = _body(num_filters, num_res_blocks, res_scale)
-    tail = conv2d(3, 3, "tail_conv")
+    tail = conv2d(3, 3, "tail_conv", torch_in_channels=num_filters)
     add_mean = Denormalize(mean=_MEAN_255, name="add_mean")
     models = {}
     for scale in scales:

@@ -7,6 +7,9 @@ network works in [0, 1] in and [-1, 1] out (seed 000); the model converts from a
 
 The builders here also make A-SRResNet and the A-SRGAN discriminator (see `asrgan.py`): the same networks
 with spectral normalisation on every convolution and dense layer and a Flexible Self Attention layer.
+
+Initialisation follows the TensorFlow originals (brade31919/SRGAN-tensorflow, krasserm/super-resolution):
+Glorot-uniform kernels (`xavier_initializer`, Keras' default) and zero biases; batch norm with epsilon 1e-3.
 """
 import math
 
@@ -18,14 +21,18 @@ from sr_keras.models.generator import SRGenerator, generator_builder
 
 # (filters, stride) of the seven conv-BN-LeakyReLU blocks that follow the discriminator's first conv.
 DISCRIMINATOR_BLOCKS = ((64, 2), (128, 1), (128, 2), (256, 1), (256, 2), (512, 1), (512, 2))
+# Batch-norm epsilon of the TensorFlow originals (brade31919/SRGAN-tensorflow lib/ops.py via slim.batch_norm,
+# krasserm/super-resolution model/srgan.py via keras BatchNormalization): 1e-3.
+BN_EPSILON = 1e-3
 # A-SRGAN's discriminator FSA follows this block (index into DISCRIMINATOR_BLOCKS): the (256, 2) block.
 DISCRIMINATOR_ATTENTION_AFTER = 4
 
 
 def _batch_norm(name):
-    # PyTorch's BN defaults (momentum 0.1, eps 1e-5). Synchronised across replicas under tf.distribute, a
-    # plain BN otherwise.
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, synchronized=True, name=name)
+    # Momentum 0.9 (a moving average keeping 90% per step); epsilon 1e-3 as both TensorFlow originals have it
+    # (brade31919/SRGAN-tensorflow: slim.batch_norm's default; krasserm/super-resolution: Keras'
+    # BatchNormalization default). Synchronised across replicas under tf.distribute, a plain BN otherwise.
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=BN_EPSILON, synchronized=True, name=name)
 
 
 def _prelu(name):

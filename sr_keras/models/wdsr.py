@@ -3,12 +3,14 @@
 Structure follows the authors' code (JiahuiYu/wdsr_ntire2018 wdsr_a.py, wdsr_b.py): the input is normalised
 as (x - 255 * mean) / 127.5; the main path is a head conv, N wide-activation residual blocks and a tail conv
 to 3 * s^2 channels with pixel shuffle; a 5x5 conv on the normalised input, also pixel-shuffled, is added;
-there is no global residual around the body. Every convolution is weight-normalised.
+there is no global residual around the body. Every convolution is weight-normalised and starts as the
+original's do: PyTorch's default `nn.Conv2d` initialisation of v and the bias (`_common.torch_init`; the
+original keeps the defaults), then g = ||v||.
 """
 import keras
 
 from sr_keras.layers import DIV2K_RGB_MEAN, Denormalize, Normalize, PixelShuffle, WeightNormConv2D
-from sr_keras.models._common import SUPPORTED_SCALES, check_positive, check_scale, lr_input
+from sr_keras.models._common import SUPPORTED_SCALES, check_positive, check_scale, lr_input, torch_init
 from sr_keras.models.generator import SRGenerator, generator_builder
 
 _MEAN_255 = tuple(255.0 * m for m in DIV2K_RGB_MEAN)
@@ -17,16 +19,19 @@ _MEAN_255 = tuple(255.0 * m for m in DIV2K_RGB_MEAN)
 def _block_a(x, num_filters, expansion, res_scale, low_rank_ratio, name):
     """WDSR-A block: conv3x3 F -> F*e, ReLU, conv3x3 F*e -> F, times res_scale, plus input."""
     del low_rank_ratio  # WDSR-A has no low-rank 1x1 convolution.
-    y = WeightNormConv2D(num_filters * expansion, 3, activation="relu", name=f"{name}_conv1")(x)
-    y = WeightNormConv2D(num_filters, 3, name=f"{name}_conv2")(y)
+    y = WeightNormConv2D(num_filters * expansion, 3, activation="relu", name=f"{name}_conv1",
+                         **torch_init(num_filters, 3))(x)
+    y = WeightNormConv2D(num_filters, 3, name=f"{name}_conv2", **torch_init(num_filters * expansion, 3))(y)
     return _residual(x, y, res_scale, name)
 
 
 def _block_b(x, num_filters, expansion, res_scale, low_rank_ratio, name):
     """WDSR-B block: conv1x1 F -> F*e, ReLU, conv1x1 -> int(ratio*F), conv3x3 -> F, times res_scale, plus input."""
-    y = WeightNormConv2D(num_filters * expansion, 1, activation="relu", name=f"{name}_conv1")(x)
-    y = WeightNormConv2D(max(1, int(num_filters * low_rank_ratio)), 1, name=f"{name}_conv2")(y)
-    y = WeightNormConv2D(num_filters, 3, name=f"{name}_conv3")(y)
+    low_rank = max(1, int(num_filters * low_rank_ratio))
+    y = WeightNormConv2D(num_filters * expansion, 1, activation="relu", name=f"{name}_conv1",
+                         **torch_init(num_filters, 1))(x)
+    y = WeightNormConv2D(low_rank, 1, name=f"{name}_conv2", **torch_init(num_filters * expansion, 1))(y)
+    y = WeightNormConv2D(num_filters, 3, name=f"{name}_conv3", **torch_init(low_rank, 3))(y)
     return _residual(x, y, res_scale, name)
 
 
@@ -43,12 +48,12 @@ def _wdsr(scale, num_filters, num_res_blocks, expansion, res_scale, low_rank_rat
     expansion = check_positive(expansion, "expansion", model_name)
     lr = lr_input()
     x = Normalize(mean=_MEAN_255, scale=127.5, name="normalize")(lr)
-    main = WeightNormConv2D(num_filters, 3, name="head_conv")(x)
+    main = WeightNormConv2D(num_filters, 3, name="head_conv", **torch_init(3, 3))(x)
     for i in range(num_res_blocks):
         main = block(main, num_filters, expansion, res_scale, low_rank_ratio, f"body_block{i + 1}")
-    main = WeightNormConv2D(3 * scale * scale, 3, name="tail_conv")(main)
+    main = WeightNormConv2D(3 * scale * scale, 3, name="tail_conv", **torch_init(num_filters, 3))(main)
     main = PixelShuffle(scale, name="tail_shuffle")(main)
-    skip = WeightNormConv2D(3 * scale * scale, 5, name="skip_conv")(x)
+    skip = WeightNormConv2D(3 * scale * scale, 5, name="skip_conv", **torch_init(3, 5))(x)
     skip = PixelShuffle(scale, name="skip_shuffle")(skip)
     x = keras.layers.Add(name="main_plus_skip")([main, skip])
     sr = Denormalize(mean=_MEAN_255, scale=127.5, name="denormalize")(x)

@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from sr_keras import models as sr_models
 from sr_keras.checks import ConfigError
+from sr_keras.models.saving import load_matching_weights
 from sr_keras.training import losses
 from sr_keras.training.trainers import GANTrainer, PixelTrainer
 
@@ -65,24 +66,33 @@ def make_optimizer(optim):
     return optimizer
 
 
-def _load_generator_weights(generators, path):
-    for generator in {id(g): g for g in generators.values()}.values():
-        try:
-            generator.load_weights(path)
-        except (ValueError, OSError) as error:
-            raise ConfigError("generator_weights", f"{path} does not fit {generator.name}: {error}") from None
+def init_generators(generators, path):
+    """Loads every matching layer of `path` into `generators` (`sr_keras.models.saving.load_matching_weights`);
+    returns {"loaded": [names], "skipped": [[name, reason]]}."""
+    try:
+        loaded, skipped = load_matching_weights(generators, path)
+    except (ValueError, OSError) as error:
+        raise ConfigError("init_from", str(error)) from None
+    return {"loaded": loaded, "skipped": [list(item) for item in skipped]}
 
 
 def build_trainer(config, strategy):
     """Models, optimizers and the trainer, all created under `strategy.scope()`.
 
     Returns:
-        (trainer, {name: trackable}) with the discriminator and every optimizer, for the checkpoint.
+        (trainer, {name: trackable}) with the discriminator and every optimizer, for the checkpoint. With
+        `init_from`, `trainer.init_report` says which generator layers were loaded and which skipped.
     """
     with strategy.scope():
         generators = build_generators(config)
-        if config.gan.generator_weights:
-            _load_generator_weights(generators, config.gan.generator_weights)
+        report = init_generators(generators, config.gan.init_from) if config.gan.init_from else None
+        trainer, parts = _trainer(config, strategy, generators)
+        trainer.init_report = report
+        return trainer, parts
+
+
+def _trainer(config, strategy, generators):
+    with strategy.scope():
         batch = config.data.batch_size
         if not config.is_gan:
             trainer = PixelTrainer(strategy, generators, make_optimizer(config.optim), config.optim.loss, batch)
@@ -94,5 +104,5 @@ def build_trainer(config, strategy):
             vgg = losses.vgg_feature_extractor(config.gan.content_loss, weights=weights)
         trainer = GANTrainer(strategy, generators, discriminator, make_optimizer(config.optim),
                              make_optimizer(config.optim), config.gan.content_loss, config.gan.adv_weight,
-                             config.gan.d_steps, batch, vgg)
+                             config.gan.d_steps, batch, vgg, config.gan.vgg_scale)
         return trainer, dict(trainer.optimizers, discriminator=discriminator)

@@ -66,7 +66,12 @@ class DataConfig:
     crop_size: Optional[int] = setting(None, "LR crop side in pixels (HR crop = crop_size * scale)")
     batch_size: int = setting(16, "global batch size (split over replicas)")
     cache: bool = setting(True, "keep decoded training images in memory")
+    quantize_lr: bool = setting(True, "round and clip LR made with MATLAB bicubic to the uint8 grid, as MATLAB and "
+                                "every published LR set (DIV2K, Set5, ...) have it; --noquantize_lr keeps floats")
     max_eval_images: Optional[int] = setting(None, "validate on at most this many images")
+    protocol: str = setting("auto", "validation protocol (sr_keras.evaluation.PROTOCOLS): benchmark (Y, scale "
+                            "pixels cropped), div2k (RGB, scale + 6 cropped, as EDSR-PyTorch); auto = div2k when "
+                            "validating on DIV2K, else benchmark", choices=("auto", "benchmark", "div2k"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,9 +92,14 @@ class GANConfig:
 
     content_loss: str = setting("mse", "GAN: content loss", choices=("mse", "vgg22", "vgg54"))
     adv_weight: float = setting(1e-3, "GAN: adversarial loss weight (1e-3 in SRGAN)")
+    vgg_scale: str = setting("per_element", "GAN: VGG loss = 0.0061 x mean over H, W, C (per_element, "
+                             "krasserm/super-resolution) or over H, W of the channel sum (per_position, "
+                             "brade31919/SRGAN-tensorflow)", choices=("per_element", "per_position"))
     d_steps: int = setting(1, "GAN: discriminator updates per generator update")
-    generator_weights: Optional[str] = setting(None, "GAN: start from these generator weights (.keras or "
-                                              ".weights.h5)")
+    init_from: Optional[str] = setting(None, "start the generator from this .keras model: every layer whose name "
+                                      "and shapes match is loaded (EDSR/MDSR x3/x4 from x2; SRResNet -> SRGAN)")
+    from_scratch: bool = setting(False, "GAN: train SRGAN / A-SRGAN from random weights instead of a pretrained "
+                                 "generator (--init_from)")
     vgg_weights: Optional[str] = setting(None, "GAN: local VGG19 notop weights file for offline machines (default: "
                                         "Keras downloads the imagenet weights; 'random' = untrained VGG, for smoke "
                                         "tests only)")
@@ -155,6 +165,13 @@ class TrainConfig:
     @property
     def has_attention(self):
         return self.generator_name == "a_srresnet"
+
+    @property
+    def protocol(self):
+        """The validation protocol: `data.protocol`, or for "auto" div2k on DIV2K validation, else benchmark."""
+        if self.data.protocol != "auto":
+            return self.data.protocol
+        return "div2k" if self.data.kind in ("div2k", "tfds") and not self.data.valid_dir else "benchmark"
 
     @property
     def eval_pool_size(self):
@@ -259,8 +276,9 @@ def validate(config):
         raise ConfigError("decay_steps", f"must be increasing positive steps, got {optim.decay_steps}")
     if not 0 < optim.decay_factor <= 1:
         raise ConfigError("decay_factor", f"must be in (0, 1], got {optim.decay_factor}")
-    for section, name in ((optim, "loss"), (gan, "content_loss"), (data, "kind"), (data, "div2k_track"),
-                          (runtime, "strategy")):
+    for section, name in ((optim, "loss"), (gan, "content_loss"), (gan, "vgg_scale"), (data, "kind"),
+                          (data, "div2k_track"),
+                          (data, "protocol"), (runtime, "strategy")):
         field = next(f for f in dataclasses.fields(section) if f.name == name)
         choices = field.metadata["choices"]
         if getattr(section, name) not in choices:
@@ -276,7 +294,7 @@ def validate(config):
         path = getattr(data, name)
         if path and not os.path.isdir(path):
             raise ConfigError(name, f"directory not found: {path}")
-    for name in ("generator_weights", "vgg_weights"):
+    for name in ("init_from", "vgg_weights"):
         path = getattr(gan, name)
         if path and not os.path.isfile(path) and not (name == "vgg_weights" and path == "random"):
             raise ConfigError(name, f"file not found: {path}")
@@ -291,6 +309,12 @@ def validate(config):
         raise ConfigError("pool_size", f"only applies to a_srresnet / a_srgan, not {model.name}")
     if not config.has_attention and model.eval_pool_size is not None:
         raise ConfigError("eval_pool_size", f"only applies to a_srresnet / a_srgan, not {model.name}")
+    if config.is_gan and not gan.init_from and not gan.from_scratch:
+        first = "a_srresnet" if config.has_attention else "srresnet"
+        raise ConfigError("init_from", f"{model.name} starts from a trained {first} (the paper's two steps): train "
+                                       f"it first (python -m sr_keras.train --model={first}), then pass "
+                                       f"--init_from=<its generator_final_x{model.scale}.keras>; or give "
+                                       f"--from_scratch")
     if not config.is_gan:
         for name in ("discriminator_layers", "discriminator_filters"):
             if getattr(gan, name) is not None:

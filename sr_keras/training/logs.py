@@ -42,9 +42,9 @@ class RunLogs:
         if not self.enabled:
             return
         model_mean, bicubic_mean = result["model"]["mean"], result["bicubic"]["mean"]
-        self.event({"event": "validation", "step": step, "scale": scale, "model": model_mean,
-                    "bicubic": bicubic_mean})
-        row = {"step": step, "scale": scale}
+        self.event({"event": "validation", "step": step, "scale": scale, "protocol": result["protocol"],
+                    "model": model_mean, "bicubic": bicubic_mean})
+        row = {"step": step, "scale": scale, "protocol": result["protocol"]}
         row.update({f"model_{k}": v for k, v in model_mean.items() if k != "num_images"})
         row.update({f"bicubic_{k}": v for k, v in bicubic_mean.items() if k != "num_images"})
         path = os.path.join(self.directory, "metrics.csv")

@@ -53,13 +53,28 @@ def vgg_feature_extractor(layer="vgg54", weights="imagenet"):
     return features
 
 
-def vgg_loss(features, sr, hr):
-    """Per-example SRGAN perceptual loss: 0.0061 * MSE between VGG19 features of SR and HR. Returns [batch]."""
+VGG_SCALES = ("per_element", "per_position")
+
+
+def vgg_loss(features, sr, hr, vgg_scale="per_element"):
+    """Per-example SRGAN perceptual loss between the VGG19 features of SR and HR. Returns [batch].
+
+    The TensorFlow originals scale it differently, by the feature maps' channel count (512 for VGG54):
+    - "per_element" (default): 0.0061 x the mean over H, W and C of the squared difference, as
+      krasserm/super-resolution (`mean_squared_error` of the feature maps, then times 1 / 12.75^2);
+    - "per_position": 0.0061 x the mean over H and W of the channel sum, as brade31919/SRGAN-tensorflow
+      (`reduce_mean(reduce_sum(square(diff), axis=[3]))`), C times larger.
+    """
+    if vgg_scale not in VGG_SCALES:
+        raise ValueError(f"vgg_scale must be one of {VGG_SCALES}, got {vgg_scale!r}")
     def extract(images):
         return tf.cast(features(keras.applications.vgg19.preprocess_input(tf.cast(images, tf.float32)),
                                 training=False), tf.float32)
 
-    return VGG_LOSS_FACTOR * _per_example_mean(tf.square(extract(sr) - extract(hr)))
+    squared = tf.square(extract(sr) - extract(hr))
+    if vgg_scale == "per_position":
+        squared = tf.reduce_sum(squared, axis=-1)
+    return VGG_LOSS_FACTOR * _per_example_mean(squared)
 
 
 def discriminator_loss(real_logits, fake_logits):

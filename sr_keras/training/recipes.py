@@ -34,6 +34,13 @@ _EDSR = dict(scale=4, loss="l1", learning_rate=1e-4, decay_steps=(200_000,), dec
              crop_size=48, steps=300_000)
 _EDSR_SOURCE = ("Lim et al. 2017 (EDSR/MDSR) section 4.2: L1, Adam (0.9, 0.999, 1e-8), lr 1e-4 halved every "
                 "2e5 updates, batch 16, 48x48 LR patches; EDSR-PyTorch src/option.py: 300 epochs of 1000 updates")
+# EDSR-PyTorch src/template.py sets epochs = 650 for MDSR (and patch_size 48, the LR patch for multi-scale
+# training); src/option.py keeps decay '200' (one MultiStepLR milestone at epoch 200, gamma 0.5) and 1000
+# updates per epoch (test_every), so 6.5e5 updates with the learning rate halved once, at 2e5.
+_MDSR = dict(_EDSR, scales=(2, 3, 4), steps=650_000)
+_MDSR_SOURCE = ("Lim et al. 2017 (MDSR): one scale per batch, 48x48 LR patches, L1, Adam, lr 1e-4, batch 16; "
+                "EDSR-PyTorch src/template.py (MDSR: 650 epochs) and src/option.py (decay '200', gamma 0.5, "
+                "1000 updates per epoch)")
 _WDSR = dict(scale=4, loss="l1", learning_rate=1e-3, decay_steps=(200_000,), decay_factor=0.5, batch_size=16,
              steps=300_000)  # crop: 96px HR (crop_size = 96 // scale, set by make_config)
 _WDSR_SOURCE = ("Yu et al. 2018 (WDSR), seed 002: DIV2K, 96px HR crops, L1, Adam, lr 1e-3 halved at 2e5 steps, "
@@ -45,10 +52,10 @@ RECIPES = {recipe.name: recipe for recipe in (
            dict(_EDSR, num_filters=256, num_res_blocks=32)),
     Recipe("edsr_baseline_paper", "edsr_baseline", _EDSR_SOURCE + "; baseline 16 blocks x 64 features",
            dict(_EDSR, num_filters=64, num_res_blocks=16)),
-    Recipe("mdsr_paper", "mdsr", _EDSR_SOURCE + "; MDSR 80 blocks x 64 features, x2/x3/x4 one scale per batch",
-           dict(_EDSR, scales=(2, 3, 4), num_filters=64, num_res_blocks=80)),
-    Recipe("mdsr_baseline_paper", "mdsr_baseline", _EDSR_SOURCE + "; MDSR baseline 16 blocks x 64 features",
-           dict(_EDSR, scales=(2, 3, 4), num_filters=64, num_res_blocks=16)),
+    Recipe("mdsr_paper", "mdsr", _MDSR_SOURCE + "; MDSR 80 blocks x 64 features",
+           dict(_MDSR, num_filters=64, num_res_blocks=80)),
+    Recipe("mdsr_baseline_paper", "mdsr_baseline", _MDSR_SOURCE + "; MDSR baseline 16 blocks x 64 features",
+           dict(_MDSR, num_filters=64, num_res_blocks=16)),
     Recipe("wdsr_a_paper", "wdsr_a", _WDSR_SOURCE + ", expansion 4", dict(_WDSR, num_filters=32, num_res_blocks=32)),
     Recipe("wdsr_b_paper", "wdsr_b", _WDSR_SOURCE + ", expansion 6, low-rank 0.8",
            dict(_WDSR, num_filters=32, num_res_blocks=32)),
@@ -62,10 +69,10 @@ RECIPES = {recipe.name: recipe for recipe in (
            dict(_SRGAN_SIZE, loss="mse", content_loss="vgg54", adv_weight=1e-3, d_steps=1, learning_rate=1e-4,
                 decay_steps=(100_000,), decay_factor=0.1, steps=200_000)),
     Recipe("srgan_mse_seed000", "srgan",
-           "Pathak et al. 2018 (seed 000) Table 1: SRGAN_MSE, 3e4 steps, 24px crops, MSE content + 1e-3 "
-           "adversarial, lr 1e-4 (data parallel over 8 GPUs: add --gpus=8)",
+           "Pathak et al. 2018 (seed 000) Table 1: SRGAN_MSE from scratch, 3e4 steps, 24px crops, MSE content + "
+           "1e-3 adversarial, lr 1e-4 (data parallel over 8 GPUs: add --gpus=8)",
            dict(_SRGAN_SIZE, loss="mse", content_loss="mse", adv_weight=1e-3, d_steps=1, learning_rate=1e-4,
-                decay_steps=(), steps=30_000)),
+                decay_steps=(), steps=30_000, from_scratch=True)),
     Recipe("a_srresnet_paper", "a_srresnet",
            "Pathak et al. 2018 (seed 000) Table 3: A-SRResNet from scratch, 1e6 steps, lr 1e-4, 72px crops, MSE; "
            "FSA pool 1 in training and 4 at test time",
@@ -77,10 +84,10 @@ RECIPES = {recipe.name: recipe for recipe in (
            dict(_SRGAN_SIZE, crop_size=72, loss="mse", content_loss="mse", adv_weight=1e-3, d_steps=1,
                 learning_rate=1e-4, decay_steps=(), steps=100_000, pool_size=1, eval_pool_size=4)),
     Recipe("a_srgan_mse_seed000", "a_srgan",
-           "Pathak et al. 2018 (seed 000) Tables 1 and 4: A-SRGAN_MSE, 3e4 steps, 96px crops, lr 1e-4 (data "
-           "parallel over 8 GPUs: add --gpus=8); FSA pool 1 in training and 4 at test time",
+           "Pathak et al. 2018 (seed 000) Tables 1 and 4: A-SRGAN_MSE from scratch, 3e4 steps, 96px crops, lr "
+           "1e-4 (data parallel over 8 GPUs: add --gpus=8); FSA pool 1 in training and 4 at test time",
            dict(_SRGAN_SIZE, crop_size=96, loss="mse", content_loss="mse", adv_weight=1e-3, d_steps=1,
-                learning_rate=1e-4, decay_steps=(), steps=30_000, pool_size=1, eval_pool_size=4)),
+                learning_rate=1e-4, decay_steps=(), steps=30_000, pool_size=1, eval_pool_size=4, from_scratch=True)),
 )}
 
 # The recipe that applies to each model when no --recipe is given.

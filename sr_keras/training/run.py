@@ -29,6 +29,9 @@ from sr_keras.training.progress import Progress, format_duration
 from sr_keras.training.sources import training_source, validation_source
 
 
+_HEADLINES = {"psnr_y": "Y-PSNR", "psnr_rgb": "RGB-PSNR"}
+
+
 class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or infinite loss; the last good checkpoint is kept."""
 
@@ -73,17 +76,26 @@ def _data(run, train_source):
         sr_data.pipeline._drop_small_images(source, config.data.crop_size)
     run.pairs = {scale: evaluation.load_pairs(validation_source(config.data, scale), config.data.max_eval_images)
                  for scale in scales}
-    run.bicubic = {scale: evaluation.bicubic_scores(pairs, scale) for scale, pairs in run.pairs.items()}
+    run.bicubic = {scale: evaluation.bicubic_scores(pairs, scale, config.protocol)
+                   for scale, pairs in run.pairs.items()}
 
 
 def _build(run):
     config = run.config
     keras.utils.set_random_seed(config.runtime.seed)
     run.trainer, parts = build_trainer(config, run.strategy)
+    report = run.trainer.init_report
+    if report:
+        run.progress.message(f"init_from {config.gan.init_from}: loaded {len(report['loaded'])} layer(s): "
+                             f"{', '.join(report['loaded'])}")
+        for name, reason in report["skipped"]:
+            run.progress.message(f"init_from: skipped {name} ({reason})")
     objects = {f"generator_x{s}": g for s, g in run.trainer.generators.items()}
     objects.update(parts)
     run.checkpoint = RunCheckpoint(os.path.join(run.out_dir, "checkpoints"), **objects)
     run.logs = RunLogs(run.out_dir, distribute.is_chief(run.strategy))
+    if report:
+        run.logs.event({"event": "init_from", "path": config.gan.init_from, **report})
 
 
 def _restore(run):
@@ -108,12 +120,12 @@ def _validate(run, step):
     config = run.config
     run.results = {}
     for scale, generator in run.trainer.generators.items():
-        result = evaluation.evaluate(float32_copy(generator), run.pairs[scale], scale,
+        result = evaluation.evaluate(float32_copy(generator), run.pairs[scale], scale, protocol=config.protocol,
                                      pool_size=config.eval_pool_size, bicubic=run.bicubic[scale])
         run.results[scale] = result
         _, lr, hr = run.pairs[scale][0]
         run.logs.validation(step, scale, result, evaluation.comparison_strip(lr, result["first_sr"], hr, scale))
-    score = float(np.mean([r["model"]["mean"]["psnr_y"] for r in run.results.values()]))
+    score = float(np.mean([r["model"]["mean"][r["headline"]] for r in run.results.values()]))
     if score > float(run.checkpoint.best_metric.numpy()):
         run.checkpoint.best_metric.assign(score)
         for scale, generator in run.trainer.generators.items():
@@ -121,9 +133,9 @@ def _validate(run, step):
         if step % config.runtime.save_every and step != config.optim.steps:
             run.checkpoint.save(step)
             run.last_saved = step
-    run.progress.message(f"validation at step {step}: " + ", ".join(
-        f"x{s} Y-PSNR {r['model']['mean']['psnr_y']:.2f} dB (bicubic {r['bicubic']['mean']['psnr_y']:.2f})"
-        for s, r in run.results.items()))
+    run.progress.message(f"validation at step {step} ({config.protocol} protocol): " + ", ".join(
+        f"x{s} {_HEADLINES[r['headline']]} {r['model']['mean'][r['headline']]:.2f} dB "
+        f"(bicubic {r['bicubic']['mean'][r['headline']]:.2f})" for s, r in run.results.items()))
 
 
 def _loop(run):
@@ -159,8 +171,8 @@ def _finish(run, seconds):
         saved[scale] = os.path.join(run.out_dir, f"generator_final_x{scale}.keras")
         save_keras(generator, saved[scale])
     if not run.results:  # resumed a finished run: report the final models as they stand
-        run.results = {scale: evaluation.evaluate(generator, run.pairs[scale], scale, pool_size=config.eval_pool_size,
-                                                  bicubic=run.bicubic[scale])
+        run.results = {scale: evaluation.evaluate(generator, run.pairs[scale], scale, protocol=config.protocol,
+                                                  pool_size=config.eval_pool_size, bicubic=run.bicubic[scale])
                        for scale, generator in finals.items()}
     if config.runtime.export_dir and run.logs.enabled:
         from sr_keras.serving import export_saved_model
@@ -169,6 +181,7 @@ def _finish(run, seconds):
     summary = {"event": "end", "model": config.model.name, "recipe": config.recipe, "steps": config.optim.steps,
                "resumed_from": run.start, "seconds": round(seconds, 1),
                "replicas": run.strategy.num_replicas_in_sync,
+               "protocol": config.protocol,
                "validation": {str(s): r["model"]["mean"] for s, r in run.results.items()},
                "bicubic": {str(s): r["bicubic"]["mean"] for s, r in run.results.items()},
                "saved": {str(s): p for s, p in saved.items()}, "export_dir": config.runtime.export_dir}

@@ -128,10 +128,11 @@ class GANTrainer(Trainer):
         d_steps: discriminator updates per generator update.
         global_batch_size: the batch size summed over replicas.
         vgg_features: the frozen VGG feature model for VGG content losses.
+        vgg_scale: "per_element" or "per_position" (`losses.vgg_loss`).
     """
 
     def __init__(self, strategy, generators, discriminator, g_optimizer, d_optimizer, content_loss, adv_weight,
-                 d_steps, global_batch_size, vgg_features=None):
+                 d_steps, global_batch_size, vgg_features=None, vgg_scale="per_element"):
         if content_loss != "mse" and vgg_features is None:
             raise ValueError(f"content loss {content_loss!r} needs vgg_features")
         if len(generators) != 1:
@@ -145,6 +146,7 @@ class GANTrainer(Trainer):
         self.adv_weight = float(adv_weight)
         self.d_steps = int(d_steps)
         self.vgg_features = vgg_features
+        self.vgg_scale = vgg_scale
         super().__init__(strategy, generators, {"g_optimizer": g_optimizer, "d_optimizer": d_optimizer},
                          {"g_optimizer": self.generator.trainable_variables,
                           "d_optimizer": discriminator.trainable_variables}, global_batch_size)
@@ -152,7 +154,7 @@ class GANTrainer(Trainer):
     def _content(self, sr, hr):
         if self.content_loss == "mse":
             return losses.srgan_mse_loss(sr, hr)
-        return losses.vgg_loss(self.vgg_features, sr, hr)
+        return losses.vgg_loss(self.vgg_features, sr, hr, self.vgg_scale)
 
     def replica_step(self, scale, lr, hr):
         del scale

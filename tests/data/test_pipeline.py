@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -19,15 +21,23 @@ def test_batches_have_the_requested_shapes(train_x4):
     assert lr.dtype == tf.float32 and 0 <= float(tf.reduce_min(hr)) and float(tf.reduce_max(hr)) <= 255
 
 
-def test_every_training_pair_is_aligned(train_x4):
-    """LR made by MATLAB bicubic from the whole HR image: imresize(hr_crop) equals lr_crop off the crop border."""
-    dataset = training_dataset(train_x4, crop_size=16, batch_size=8, seed=3, augment=True)
+@pytest.mark.parametrize("quantize", [True, False])
+def test_every_training_pair_is_aligned(train_x4, quantize):
+    """LR made by MATLAB bicubic from the whole HR image: imresize(hr_crop) equals lr_crop off the crop border
+    (to float error; by default LR is on the uint8 grid, so within half a level of the float value)."""
+    source = dataclasses.replace(train_x4, quantize_lr=quantize)
+    dataset = training_dataset(source, crop_size=16, batch_size=8, seed=3, augment=True)
     margin = 3  # LR pixels: the x4 antialiasing kernel reaches 2 LR pixels; beyond that the crop border is invisible
     for lr, hr in dataset.take(4):
         remade = imresize(hr, scale=0.25).numpy()
         assert remade.shape == lr.shape
         interior = (slice(None), slice(margin, -margin), slice(margin, -margin))
-        np.testing.assert_allclose(remade[interior], lr.numpy()[interior], atol=2e-2)
+        expected = np.clip(remade, 0, 255) if quantize else remade
+        np.testing.assert_allclose(expected[interior], lr.numpy()[interior], atol=(0.5 if quantize else 0) + 2e-2)
+        if quantize:  # MATLAB's uint8 LR: integers in [0, 255]
+            assert (lr.numpy() == np.round(lr.numpy())).all() and lr.numpy().min() >= 0 and lr.numpy().max() <= 255
+        else:
+            assert (lr.numpy() != np.round(lr.numpy())).any()
 
 
 def test_the_same_seed_gives_the_same_batches(train_x4):

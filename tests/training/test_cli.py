@@ -49,3 +49,11 @@ def test_folder_without_images_is_named(tmp_path):
                           tmp_path)
     assert result.returncode == 2
     assert "no image files" in _error_lines(result.stderr)[0] and "photos" in _error_lines(result.stderr)[0]
+
+
+def test_gan_without_a_pretrained_generator_names_the_two_step_recipe(tmp_path):
+    result, model_dir = run_train(["--model=srgan"] + TINY, tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    (error,) = _error_lines(result.stderr)
+    assert "--init_from: srgan starts from a trained srresnet" in error and "--from_scratch" in error
+    assert not model_dir.exists()

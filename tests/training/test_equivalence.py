@@ -53,7 +53,7 @@ def _bn_fed(path, names):
 @pytest.mark.parametrize("model,extra", [
     ("edsr_baseline", dict(num_filters=8, num_res_blocks=2, loss="l1")),
     ("a_srgan", dict(num_filters=8, num_res_blocks=1, discriminator_filters=8, discriminator_layers=6,
-                     content_loss="mse")),
+                     content_loss="mse", from_scratch=True)),
 ])
 def test_two_replicas_equal_one_replica(model, extra, tmp_path, mirrored):
     config = make_config(model, str(tmp_path), crop_size=8, batch_size=4, learning_rate=1e-3, **extra)

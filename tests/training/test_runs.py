@@ -43,7 +43,7 @@ def test_pretrain_then_gan_from_those_weights(pixel, gan, content, tmp_path, one
     weights = pretrain["saved"]["4"]
     if pixel == "a_srresnet":
         assert "pool_size" not in {k for k in tiny}  # trains with the default pool size 1, validates with 4
-    config = make_config(gan, str(tmp_path / gan), steps=3, generator_weights=weights, content_loss=content,
+    config = make_config(gan, str(tmp_path / gan), steps=3, init_from=weights, content_loss=content,
                          vgg_weights="random", discriminator_filters=8, discriminator_layers=6, **tiny)
     if gan == "a_srgan":
         assert config.model.pool_size == 1 and config.eval_pool_size == 4

@@ -1,0 +1,76 @@
+"""docs/ARCHITECTURE.md matches the code: every unit it names exists and imports only the units its row
+allows; library code never imports a command-line module, and training never imports MMSR."""
+import ast
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "sr_keras"
+CLI_MODULES = {"sr_keras.train", "sr_keras.evaluate", "sr_keras.upscale", "sr_keras.export",
+               "sr_keras.mmsr.__main__", "sr_keras.cli_common"}
+
+
+def _module_name(path):
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path):
+    """Every sr_keras module `path` imports, at any depth (function-level imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("sr_keras"))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sr_keras"):
+            if node.module == "sr_keras":
+                found.update(f"sr_keras.{a.name}" for a in node.names)
+            else:
+                found.add(node.module)
+    return found
+
+
+def _units():
+    """{unit: set of allowed units} from the table of docs/ARCHITECTURE.md."""
+    units = {}
+    for line in (ROOT / "docs" / "ARCHITECTURE.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and re.fullmatch(r"`sr_keras[\w.]*`", cells[0]):
+            units[cells[0].strip("`")] = set(re.findall(r"`(sr_keras[\w.]*)`", cells[2]))
+    return units
+
+
+def _unit_of(module, units):
+    """The most specific unit of the table that contains `module`."""
+    candidates = [u for u in units if module == u or module.startswith(u + ".")]
+    return max(candidates, key=len)
+
+
+def _graph():
+    return {_module_name(path): (path, _imports(path)) for path in PACKAGE.rglob("*.py")}
+
+
+def test_every_unit_of_the_table_exists_and_every_module_has_a_unit():
+    units = _units()
+    assert len(units) >= 15
+    for unit in units:
+        relative = pathlib.Path(*unit.split("."))
+        assert (ROOT / relative).is_dir() or (ROOT / relative).with_suffix(".py").is_file(), unit
+    for module in _graph():
+        _unit_of(module, units)  # raises if a module belongs to no unit
+
+
+def test_every_import_is_allowed_by_the_table():
+    units = _units()
+    for module, (path, imported) in _graph().items():
+        own = _unit_of(module, units)
+        for target in imported:
+            other = _unit_of(target, units)
+            assert other == own or other in units[own], f"{path.relative_to(ROOT)} imports {target} ({other})"
+
+
+def test_library_never_imports_a_command_line_module_and_training_never_imports_mmsr():
+    for module, (path, imported) in _graph().items():
+        if module not in CLI_MODULES:
+            assert not imported & CLI_MODULES, (path, imported & CLI_MODULES)
+        if module.startswith("sr_keras.training"):
+            assert not any(m.startswith("sr_keras.mmsr") for m in imported), path

@@ -1,0 +1,133 @@
+"""`sr_keras.layers.SpectralNorm` equals SNGAN / SAGAN spectral normalisation (`torch.nn.utils.spectral_norm`).
+
+The reference is an exact numpy derivation of PyTorch's algorithm (torch/nn/utils/spectral_norm.py): the weight
+as a matrix W of shape [out, fan_in]; in training mode one power iteration v = normalise(W^T u), u =
+normalise(W v) from the stored u, then sigma = u^T W v with u, v constant, output = layer(x; W / sigma); in
+eval mode the stored u, v give sigma. The gradient of sum(output * g) with respect to W follows from
+d(W/sigma)/dW = I/sigma - (W/sigma^2) (u v^T), which the test derives by hand. When PyTorch is installed the
+same layer is also compared with `torch.nn.utils.spectral_norm` itself.
+"""
+import numpy as np
+import pytest
+import tensorflow as tf
+import keras
+
+from sr_keras.layers import SpectralNorm
+
+RTOL = 1e-5
+
+
+def _normalise(x):
+    return x / max(np.linalg.norm(x), 1e-12)
+
+
+def _reference(matrix, u, v, training):
+    """(W_sn, sigma, u, v) by PyTorch's algorithm; `matrix` is [out, fan_in] in float64."""
+    if training:
+        v = _normalise(matrix.T @ u)
+        u = _normalise(matrix @ v)
+    sigma = u @ matrix @ v
+    return matrix / sigma, sigma, u, v
+
+
+def _weight_gradient(matrix, u, v, upstream):
+    """d sum(W_sn * G) / dW with u, v constant: G / sigma - (sum(W * G) / sigma^2) u v^T."""
+    sigma = u @ matrix @ v
+    return upstream / sigma - (np.sum(matrix * upstream) / sigma ** 2) * np.outer(u, v)
+
+
+def _layers():
+    keras.utils.set_random_seed(3)
+    conv = SpectralNorm(keras.layers.Conv2D(5, 3, padding="same", name="conv"), name="conv_sn")
+    conv.build((None, 9, 11, 4))
+    dense = SpectralNorm(keras.layers.Dense(6, name="dense"), name="dense_sn")
+    dense.build((None, 7))
+    return {"conv": (conv, np.random.default_rng(0).normal(size=(2, 9, 11, 4)).astype("float32")),
+            "dense": (dense, np.random.default_rng(1).normal(size=(3, 7)).astype("float32"))}
+
+
+def _as_matrix(layer):
+    """The kernel as PyTorch's [out, fan_in] matrix (columns in Keras' kh, kw, in order: sigma is invariant)."""
+    kernel = layer.layer.kernel.numpy().astype("float64")
+    return kernel.reshape(-1, kernel.shape[-1]).T
+
+
+def _plain_output(layer, x, normalised_kernel):
+    inner = layer.layer
+    if isinstance(inner, keras.layers.Conv2D):
+        out = tf.nn.conv2d(x, normalised_kernel, 1, "SAME")
+    else:
+        out = tf.matmul(x, normalised_kernel)
+    return (out + inner.bias).numpy()
+
+
+@pytest.mark.parametrize("kind", ["conv", "dense"])
+@pytest.mark.parametrize("training", [True, False])
+def test_forward_gradient_and_u_equal_the_sngan_derivation(kind, training):
+    layer, x = _layers()[kind]
+    layer.layer.bias.assign(np.linspace(-0.5, 0.5, layer.units))
+    matrix = _as_matrix(layer)
+    u0, v0 = layer.u.numpy().astype("float64"), layer.v.numpy().astype("float64")
+    w_sn, sigma, u1, v1 = _reference(matrix, u0, v0, training)
+    kernel_sn = (w_sn.T.reshape(layer.layer.kernel.shape)).astype("float32")
+    expected = _plain_output(layer, x, kernel_sn)
+    upstream_out = np.random.default_rng(2).normal(size=expected.shape).astype("float32")
+    with tf.GradientTape() as tape:
+        out = layer(x, training=training)
+        objective = tf.reduce_sum(out * upstream_out)
+    gradient = tape.gradient(objective, layer.layer.kernel).numpy()
+    np.testing.assert_allclose(out.numpy(), expected, rtol=RTOL, atol=RTOL * np.abs(expected).max())
+    # upstream gradient with respect to W_sn, by the plain op's own gradient
+    kernel_var = tf.Variable(kernel_sn)
+    with tf.GradientTape() as tape:
+        plain = tf.reduce_sum(_plain_output_tensor(layer, x, kernel_var) * upstream_out)
+    upstream_w = tape.gradient(plain, kernel_var).numpy().astype("float64")
+    upstream_matrix = upstream_w.reshape(-1, layer.units).T
+    expected_grad = _weight_gradient(matrix, u1, v1, upstream_matrix).T.reshape(gradient.shape)
+    np.testing.assert_allclose(gradient, expected_grad, rtol=RTOL, atol=RTOL * np.abs(expected_grad).max())
+    np.testing.assert_allclose(layer.u.numpy(), u1, rtol=RTOL, atol=1e-7)
+    np.testing.assert_allclose(layer.v.numpy(), v1, rtol=RTOL, atol=1e-7)
+    if training:
+        assert not np.allclose(u1, u0)  # the power iteration moved u
+    # the raw weight is the parameter: it is never overwritten
+    np.testing.assert_array_equal(_as_matrix(layer), matrix)
+    assert sigma > 0
+
+
+def _plain_output_tensor(layer, x, kernel):
+    inner = layer.layer
+    out = tf.nn.conv2d(x, kernel, 1, "SAME") if isinstance(inner, keras.layers.Conv2D) else tf.matmul(x, kernel)
+    return out + inner.bias
+
+
+def test_serialises_and_keeps_u(tmp_path):
+    inputs = keras.Input((8, 8, 3))
+    outputs = SpectralNorm(keras.layers.Conv2D(4, 3, padding="same"), power_iterations=2)(inputs)
+    model = keras.Model(inputs, outputs)
+    model(np.ones((1, 8, 8, 3), "float32"), training=True)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    x = np.random.default_rng(0).normal(size=(1, 8, 8, 3)).astype("float32")
+    np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), rtol=1e-6, atol=1e-6)
+    assert loaded.layers[-1].power_iterations == 2
+
+
+def test_matches_torch_spectral_norm_when_installed():
+    torch = pytest.importorskip("torch")
+    layer, x = _layers()["dense"]
+    linear = torch.nn.Linear(7, 6)
+    with torch.no_grad():
+        linear.weight.copy_(torch.tensor(layer.layer.kernel.numpy().T))
+        linear.bias.copy_(torch.tensor(layer.layer.bias.numpy()))
+    linear = torch.nn.utils.spectral_norm(linear)
+    with torch.no_grad():
+        linear.weight_u.copy_(torch.tensor(layer.u.numpy()))
+        linear.weight_v.copy_(torch.tensor(layer.v.numpy()))
+    linear.train()
+    expected = linear(torch.tensor(x)).detach().numpy()
+    got = layer(x, training=True).numpy()
+    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=1e-6)
+    np.testing.assert_allclose(layer.u.numpy(), linear.weight_u.numpy(), rtol=RTOL, atol=1e-7)
+    linear.eval()
+    np.testing.assert_allclose(layer(x, training=False).numpy(), linear(torch.tensor(x)).detach().numpy(),
+                               rtol=RTOL, atol=1e-6)
