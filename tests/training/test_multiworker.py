@@ -27,7 +27,7 @@ def test_two_workers_train_srgan_to_identical_weights(tmp_path):
     ports = _free_ports(2)
     cluster = {"worker": [f"localhost:{port}" for port in ports]}
     model_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "sr_keras.train", "--model=srgan", "--strategy=multi_worker",
+    command = [sys.executable, "-m", "sr_keras.train", "--model=srgan", "--from_scratch", "--strategy=multi_worker",
                "--num_filters=8", "--num_res_blocks=1", "--discriminator_filters=8", "--discriminator_layers=4",
                "--content_loss=mse", "--crop_size=8", "--batch_size=4", f"--steps={STEPS}", "--save_every=3",
                "--eval_every=100", "--max_eval_images=1", "--log_every=1", f"--model_dir={model_dir}"]
