@@ -94,3 +94,33 @@ def test_mixed_float16_updates_equal_float32(model, extra, tmp_path):
         assert np.abs(moved).max() > 1e-4, name  # the step really updated this model
         difference = _relative_difference(mixed[name], reference[name])
         assert difference < TOLERANCE, (name, difference)
+
+
+def test_models_trained_in_bfloat16_are_saved_computing_in_float32(tmp_path):
+    """`--mixed_precision` on a CPU trains in bfloat16; the saved generators (final, best) and the SavedModel
+    export compute in float32: a loaded model equals the same weights run in float32."""
+    import os
+    import subprocess
+    import sys
+
+    from sr_keras.models.precision import compute_dtypes
+
+    model_dir = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "sr_keras.train", "--model=wdsr_b", "--num_filters=8",
+                             "--num_res_blocks=1", "--batch_size=2", "--crop_size=8", "--steps=2",
+                             "--max_eval_images=1", "--mixed_precision", f"--model_dir={model_dir}",
+                             f"--export_dir={tmp_path / 'export'}"],
+                            capture_output=True, text=True, timeout=300, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = (model_dir / "config.json").read_text()
+    assert '"mixed_precision": true' in config
+    x = np.random.default_rng(0).uniform(0, 255, (1, 13, 17, 3)).astype("float32")
+    for name in ("generator_final_x4.keras", "generator_best_x4.keras"):
+        loaded = keras.saving.load_model(model_dir / name)
+        assert compute_dtypes(loaded) == {"float32"}, name
+        rebuilt = build_generators(make_config("wdsr_b", str(tmp_path), num_filters=8, num_res_blocks=1))[4]
+        rebuilt.set_weights(loaded.get_weights())
+        np.testing.assert_allclose(loaded(x).numpy(), rebuilt(x).numpy(), rtol=1e-6, atol=1e-4)
+    served = tf.saved_model.load(str(tmp_path / "export")).signatures["serve_float"]
+    out = list(served(tf.constant(x)).values())[0].numpy()
+    np.testing.assert_allclose(out, rebuilt(x).numpy(), rtol=1e-5, atol=1e-3)
