@@ -131,3 +131,18 @@ def test_matches_torch_spectral_norm_when_installed():
     linear.eval()
     np.testing.assert_allclose(layer(x, training=False).numpy(), linear(torch.tensor(x)).detach().numpy(),
                                rtol=RTOL, atol=1e-6)
+
+
+def test_files_saved_with_keras_spectral_normalization_still_load(tmp_path):
+    """Models saved before sr_keras had its own wrapper used `keras.layers.SpectralNormalization`: they load
+    with that wrapper and give the same output as before saving."""
+    import sr_keras  # noqa: F401  (registers the package's layers, as loading a real old file needs)
+
+    inputs = keras.Input((8, 8, 3))
+    outputs = keras.layers.SpectralNormalization(keras.layers.Conv2D(4, 3, padding="same"))(inputs)
+    model = keras.Model(inputs, outputs)
+    model.save(tmp_path / "old.keras")
+    loaded = keras.saving.load_model(tmp_path / "old.keras")
+    assert isinstance(loaded.layers[-1], keras.layers.SpectralNormalization)
+    x = np.random.default_rng(0).normal(size=(1, 8, 8, 3)).astype("float32")
+    np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), rtol=1e-6, atol=1e-6)
