@@ -5,7 +5,7 @@ as a matrix W of shape [out, fan_in]; in training mode one power iteration v = n
 normalise(W v) from the stored u, then sigma = u^T W v with u, v constant, output = layer(x; W / sigma); in
 eval mode the stored u, v give sigma. The gradient of sum(output * g) with respect to W follows from
 d(W/sigma)/dW = I/sigma - (W/sigma^2) (u v^T), which the test derives by hand. When PyTorch is installed the
-same layer is also compared with `torch.nn.utils.spectral_norm` itself.
+same layer is compared with `torch.nn.utils.spectral_norm` itself (torch comes with the test extra).
 """
 import numpy as np
 import pytest
@@ -112,25 +112,49 @@ def test_serialises_and_keeps_u(tmp_path):
     assert loaded.layers[-1].power_iterations == 2
 
 
-def test_matches_torch_spectral_norm_when_installed():
+@pytest.mark.parametrize("kind", ["conv", "dense"])
+def test_matches_torch_spectral_norm(kind):
+    """The same weights, u and v in `torch.nn.utils.spectral_norm`: outputs in training and eval mode, the
+    gradient with respect to the raw weight, and the updated u and v agree to 1e-5."""
     torch = pytest.importorskip("torch")
-    layer, x = _layers()["dense"]
-    linear = torch.nn.Linear(7, 6)
+    layer, x = _layers()[kind]
+    kernel = layer.layer.kernel.numpy()
+    if kind == "conv":  # Keras [kh, kw, in, out] -> PyTorch [out, in, kh, kw]; v's columns (kh, kw, in) -> (in, kh, kw)
+        module = torch.nn.Conv2d(kernel.shape[2], kernel.shape[3], 3, padding=1)
+        weight = kernel.transpose(3, 2, 0, 1)
+        v = layer.v.numpy().reshape(kernel.shape[:3]).transpose(2, 0, 1).ravel()
+        inputs, to_keras = torch.tensor(x.transpose(0, 3, 1, 2)), (0, 2, 3, 1)
+    else:
+        module = torch.nn.Linear(kernel.shape[0], kernel.shape[1])
+        weight, v, inputs, to_keras = kernel.T, layer.v.numpy(), torch.tensor(x), (0, 1)
     with torch.no_grad():
-        linear.weight.copy_(torch.tensor(layer.layer.kernel.numpy().T))
-        linear.bias.copy_(torch.tensor(layer.layer.bias.numpy()))
-    linear = torch.nn.utils.spectral_norm(linear)
+        module.weight.copy_(torch.tensor(weight))
+        module.bias.copy_(torch.tensor(layer.layer.bias.numpy()))
+    module = torch.nn.utils.spectral_norm(module)
     with torch.no_grad():
-        linear.weight_u.copy_(torch.tensor(layer.u.numpy()))
-        linear.weight_v.copy_(torch.tensor(layer.v.numpy()))
-    linear.train()
-    expected = linear(torch.tensor(x)).detach().numpy()
-    got = layer(x, training=True).numpy()
-    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=1e-6)
-    np.testing.assert_allclose(layer.u.numpy(), linear.weight_u.numpy(), rtol=RTOL, atol=1e-7)
-    linear.eval()
-    np.testing.assert_allclose(layer(x, training=False).numpy(), linear(torch.tensor(x)).detach().numpy(),
-                               rtol=RTOL, atol=1e-6)
+        module.weight_u.copy_(torch.tensor(layer.u.numpy()))
+        module.weight_v.copy_(torch.tensor(v))
+    module.train()
+    expected = module(inputs)
+    upstream = np.random.default_rng(5).normal(size=expected.shape).astype("float32")
+    (expected * torch.tensor(upstream)).sum().backward()
+    with tf.GradientTape() as tape:
+        got = layer(x, training=True)
+        objective = tf.reduce_sum(got * upstream.transpose(*to_keras))
+    gradient = tape.gradient(objective, layer.layer.kernel).numpy()
+    torch_gradient = module.weight_orig.grad.numpy()
+    torch_gradient = torch_gradient.transpose(2, 3, 1, 0) if kind == "conv" else torch_gradient.T
+    np.testing.assert_allclose(got.numpy(), expected.detach().numpy().transpose(*to_keras), rtol=RTOL, atol=1e-5)
+    np.testing.assert_allclose(gradient, torch_gradient, rtol=RTOL, atol=1e-5 * np.abs(torch_gradient).max())
+    np.testing.assert_allclose(layer.u.numpy(), module.weight_u.numpy(), rtol=RTOL, atol=1e-7)
+    torch_v = module.weight_v.numpy()
+    if kind == "conv":
+        torch_v = torch_v.reshape(kernel.shape[2], 3, 3).transpose(1, 2, 0).ravel()
+    np.testing.assert_allclose(layer.v.numpy(), torch_v, rtol=RTOL, atol=1e-7)
+    module.eval()
+    with torch.no_grad():
+        evaluated = module(inputs).numpy().transpose(*to_keras)
+    np.testing.assert_allclose(layer(x, training=False).numpy(), evaluated, rtol=RTOL, atol=1e-5)
 
 
 def test_files_saved_with_keras_spectral_normalization_still_load(tmp_path):
