@@ -5,7 +5,7 @@ as a matrix W of shape [out, fan_in]; in training mode one power iteration v = n
 normalise(W v) from the stored u, then sigma = u^T W v with u, v constant, output = layer(x; W / sigma); in
 eval mode the stored u, v give sigma. The gradient of sum(output * g) with respect to W follows from
 d(W/sigma)/dW = I/sigma - (W/sigma^2) (u v^T), which the test derives by hand. When PyTorch is installed the
-same layer is compared with `torch.nn.utils.spectral_norm` itself (torch comes with the test extra).
+same layer is compared with `torch.nn.utils.spectral_norm` itself when PyTorch is installed.
 """
 import numpy as np
 import pytest
