@@ -7,7 +7,8 @@ import re
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "sr_keras"
 CLI_MODULES = {"sr_keras.train", "sr_keras.evaluate", "sr_keras.upscale", "sr_keras.export",
-               "sr_keras.mmsr.__main__", "sr_keras.cli_common"}
+               "sr_keras.mmsr.__main__", "sr_keras.pretrained.__main__", "sr_keras.convert.__main__",
+               "sr_keras.cli_common"}
 
 
 def _module_name(path):
@@ -15,13 +16,13 @@ def _module_name(path):
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(path):
-    """Every sr_keras module `path` imports, at any depth (function-level imports included)."""
+def _imports(path, package="sr_keras"):
+    """Every `package` module `path` imports, at any depth (function-level imports included)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("sr_keras"))
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sr_keras"):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == package)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == package:
             if node.module == "sr_keras":
                 found.update(f"sr_keras.{a.name}" for a in node.names)
             else:
@@ -66,6 +67,11 @@ def test_every_import_is_allowed_by_the_table():
         for target in imported:
             other = _unit_of(target, units)
             assert other == own or other in units[own], f"{path.relative_to(ROOT)} imports {target} ({other})"
+
+
+def test_only_the_converter_imports_torch():
+    importers = {_module_name(path) for path in PACKAGE.rglob("*.py") if _imports(path, "torch")}
+    assert importers == {"sr_keras.convert"}, importers
 
 
 def test_library_never_imports_a_command_line_module_and_training_never_imports_mmsr():
