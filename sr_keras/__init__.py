@@ -5,8 +5,9 @@ with `keras.saving.load_model(path)` and the default `safe_mode=True`.
 """
 from sr_keras import layers
 from sr_keras import models
+from sr_keras import pretrained
 from sr_keras.models import MODELS, build_model
 
 __version__ = "0.1.0"
 
-__all__ = ["layers", "models", "MODELS", "build_model", "__version__"]
+__all__ = ["layers", "models", "pretrained", "MODELS", "build_model", "__version__"]

@@ -1,5 +1,7 @@
 """Upscale image files or folders with a trained generator.
 
+    python -m sr_keras.upscale photo.jpg                        # the default model, x4: writes photo_x4.png
+    python -m sr_keras.upscale --scale=2 photo.jpg holiday/     # x2; holiday/ -> holiday_x2/
     python -m sr_keras.upscale --model_path=runs/wdsr_b/generator_final_x4.keras photo.jpg photos/ --output_dir=out
     python -m sr_keras.upscale --model_path=a_srresnet_x4.keras --pool_size=4 --tile=256 big.png --output_dir=out
     python -m sr_keras.upscale --mmsr_dir=runs/mmsr_x4 photo.jpg --output_dir=out   # MMSR: tiles routed by TVAT
@@ -17,10 +19,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-flags.DEFINE_string("model_path", None, "the generator's .keras file (or use --mmsr_dir)")
+flags.DEFINE_string("model_path", None, "the generator's .keras file (default: the default model of --scale)")
+flags.DEFINE_string("pretrained", None, "a named trained model (python -m sr_keras.pretrained list)")
 flags.DEFINE_string("mmsr_dir", None, "an MMSR directory (python -m sr_keras.mmsr train): tiles routed by TVAT")
-flags.DEFINE_string("output_dir", None, "where the upscaled PNGs go")
-flags.DEFINE_integer("scale", None, "expected SR factor; an error if the model's differs")
+flags.DEFINE_string("output_dir", None, "where the upscaled PNGs go (default: next to each input file; for an "
+                    "input folder, a sibling folder <folder>_x<scale>)")
+flags.DEFINE_integer("scale", None, "SR factor: picks the default model (default 4) when no model is given; "
+                     "otherwise an error if the model's differs")
 flags.DEFINE_integer("tile", None, "LR tile size (bounded memory for large images); default whole image")
 flags.DEFINE_integer("overlap", 16, "LR overlap between tiles (blended)")
 flags.DEFINE_integer("batch_size", 4, "tiles per model call")
@@ -28,12 +33,12 @@ flags.DEFINE_integer("pool_size", None, "FSA pool size (A-SRResNet; 4 for 2000px
 flags.DEFINE_bool("self_ensemble", False, "geometric self-ensemble (8 flips/rotations averaged; 8x slower)")
 flags.DEFINE_bool("skip_bad", False, "skip unreadable inputs with a warning instead of stopping")
 flags.DEFINE_bool("overwrite", False, "replace existing output files")
-flags.mark_flag_as_required("output_dir")
 FLAGS = flags.FLAGS
 
 
 def collect_inputs(inputs):
-    """(path, relative output stem) for every input file and every image under input folders."""
+    """(path, relative output stem, folder given or None) for every input file and every image under input
+    folders."""
     from sr_keras.data.io import list_images
 
     found = []
@@ -41,14 +46,46 @@ def collect_inputs(inputs):
         if os.path.isdir(item):
             for path in list_images(item):
                 relative = os.path.relpath(path, item)
-                found.append((path, os.path.splitext(relative)[0]))
+                found.append((path, os.path.splitext(relative)[0], item))
         elif os.path.exists(item):
-            found.append((item, os.path.splitext(os.path.basename(item))[0]))
+            found.append((item, os.path.splitext(os.path.basename(item))[0], None))
         else:
             raise FileNotFoundError(f"input not found: {item}")
     if not found:
         raise ValueError("no input images given")
     return found
+
+
+def output_path(path, stem, folder, scale, output_dir):
+    """Where the upscaled `path` goes: under `output_dir`, else next to the input file, or for an input folder
+    in a sibling folder `<folder>_x<scale>`, keeping sub-folders."""
+    if output_dir:
+        return os.path.join(output_dir, f"{stem}_x{scale}.png")
+    if folder is None:
+        return os.path.join(os.path.dirname(os.path.abspath(path)), f"{stem}_x{scale}.png")
+    return os.path.join(os.path.normpath(os.path.abspath(folder)) + f"_x{scale}", f"{stem}_x{scale}.png")
+
+
+def load_model(scale):
+    """(model, label, note): the model the flags name, or the default model of `scale` (4 when unset)."""
+    from sr_keras import pretrained
+    from sr_keras.cli_common import load_generator
+
+    given = [f"--{name}" for name in ("model_path", "pretrained", "mmsr_dir") if FLAGS[name].value]
+    if len(given) > 1:
+        raise ValueError(f"give one of --model_path, --pretrained and --mmsr_dir, not {' and '.join(given)}")
+    if FLAGS.mmsr_dir:
+        from sr_keras.mmsr import load_router
+
+        model, manifest = load_router(FLAGS.mmsr_dir)
+        return model, FLAGS.mmsr_dir, manifest
+    if FLAGS.model_path:
+        return load_generator(FLAGS.model_path), FLAGS.model_path, None
+    if FLAGS.pretrained:
+        return pretrained.load(FLAGS.pretrained), FLAGS.pretrained, None
+    name = pretrained.default_model_name(4 if scale is None else scale)
+    print(f"using the default model {name}: {pretrained.get(name).description}", file=sys.stderr)
+    return pretrained.load(name), name, None
 
 
 def save_png_atomically(array, path):
@@ -65,29 +102,25 @@ def main(argv):
     inputs = argv[1:]
     if not inputs:
         raise app.UsageError("give one or more input images or folders")
-    from sr_keras.cli_common import check_scale, load_generator
-    from sr_keras.files import check_writable_dir
+    from sr_keras.cli_common import check_scale
     from sr_keras.data.io import DataError, ImageReadError, inspect_images
+    from sr_keras.files import check_writable_dir
     from sr_keras.inference import upscale
 
     try:
-        output_dir = check_writable_dir(FLAGS.output_dir)
+        output_dir = check_writable_dir(FLAGS.output_dir) if FLAGS.output_dir else None
         files = collect_inputs(inputs)
-        readable = {info.path for info in inspect_images([p for p, _ in files], skip_bad=FLAGS.skip_bad)}
-        files = [(p, stem) for p, stem in files if p in readable]
+        readable = {info.path for info in inspect_images([p for p, _, _ in files], skip_bad=FLAGS.skip_bad)}
+        files = [item for item in files if item[0] in readable]
         tile, overlap = FLAGS.tile, FLAGS.overlap
-        if bool(FLAGS.model_path) == bool(FLAGS.mmsr_dir):
-            raise ValueError("give exactly one of --model_path and --mmsr_dir")
-        if FLAGS.mmsr_dir:
-            from sr_keras.mmsr import load_router
-
-            model, manifest = load_router(FLAGS.mmsr_dir)
+        model, label, manifest = load_model(FLAGS.scale)
+        if manifest is not None:
             tile = tile or manifest["tile"]
             overlap = manifest["overlap"] if FLAGS["overlap"].using_default_value else overlap
-        else:
-            model = load_generator(FLAGS.model_path)
-        scale = check_scale(model, FLAGS.scale, FLAGS.model_path or FLAGS.mmsr_dir)
-        targets = [(p, os.path.join(output_dir, f"{stem}_x{scale}.png")) for p, stem in files]
+        scale = check_scale(model, FLAGS.scale, label)
+        targets = [(p, output_path(p, stem, folder, scale, output_dir)) for p, stem, folder in files]
+        for directory in sorted({os.path.dirname(t) for _, t in targets}):
+            check_writable_dir(directory)
         existing = [t for _, t in targets if os.path.exists(t)]
         if existing and not FLAGS.overwrite:
             raise FileExistsError(f"output exists: {existing[0]} (use --overwrite)")
