@@ -96,7 +96,7 @@ def test_build_model_records_every_argument_and_the_registry_name():
     assert model_info(model) == {
         "architecture": "wdsr_b", "scale": 3,
         "arguments": {"scale": 3, "num_filters": 8, "num_res_blocks": 2, "expansion": 2, "res_scale": 1.0,
-                      "low_rank_ratio": 0.8, "name": "tiny"}}
+                      "low_rank_ratio": 0.8, "rgb_mean": None, "name": "tiny"}}
     assert build_model("wdsr_b", scale=3, **TINY).arguments == dict(model.arguments, num_res_blocks=1, expansion=6,
                                                                     name=None)
     # a builder calling another (edsr_baseline -> edsr) records the public one
