@@ -4,7 +4,44 @@ import dataclasses
 import typing
 
 from sr_keras.checks import ConfigError
-from sr_keras.models.saving import load_generator  # noqa: F401  (re-exported for the CLIs)
+from sr_keras.models.saving import load_generator
+
+
+def define_model_flags(flag_values, model_path_help="the generator's .keras file"):
+    """--model_path, --pretrained and --weights, shared by the CLIs that run a generator."""
+    from absl import flags
+
+    flags.DEFINE_string("model_path", None, model_path_help, flag_values=flag_values)
+    flags.DEFINE_string("pretrained", None, "a named trained model (python -m sr_keras.pretrained list): shipped "
+                        "with the package, or the authors' published file, downloaded and converted once",
+                        flag_values=flag_values)
+    flags.DEFINE_string("weights", None, "with --pretrained: the preset's file given by hand (the original "
+                        "checkpoint or a converted .keras file), used offline", flag_values=flag_values)
+
+
+def load_model_from_flags(flag_values, required=True):
+    """(model, label) of --model_path or --pretrained (+ --weights); (None, None) when neither is given and
+    `required` is False.
+
+    Raises:
+        ValueError / FileNotFoundError: both or neither given, --weights without --pretrained, an unknown
+        preset, or a file that cannot be loaded (the message names the flag or the file).
+    """
+    from sr_keras import pretrained
+
+    model_path, name, weights = flag_values.model_path, flag_values.pretrained, flag_values.weights
+    if model_path and name:
+        raise ValueError("give --model_path or --pretrained, not both")
+    if weights and not name:
+        raise ValueError("--weights goes with --pretrained=NAME (the preset whose file it is)")
+    if model_path:
+        return load_generator(model_path), model_path
+    if name:
+        return pretrained.load(name, weights=weights), name
+    if required:
+        raise ValueError("give the model: --model_path=FILE.keras or --pretrained=NAME "
+                         "(python -m sr_keras.pretrained list)")
+    return None, None
 
 
 def check_scale(model, scale, path):

@@ -20,7 +20,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-flags.DEFINE_string("model_path", None, "the generator's .keras file")
+from sr_keras.cli_common import define_model_flags  # noqa: E402
+
+define_model_flags(flags.FLAGS)
 flags.DEFINE_string("data_dir", None, "HR images (or a Set5-style folder with HR/ and LR_bicubic/X<s>/); "
                     "default: the embedded validation photos")
 flags.DEFINE_string("lr_dir", None, "LR images matched to --data_dir by name (instead of MATLAB bicubic)")
@@ -35,7 +37,6 @@ flags.DEFINE_enum("protocol", "benchmark", ["benchmark", "div2k"],
                   "pixels cropped, RGB headline, as EDSR-PyTorch scores DIV2K validation")
 flags.DEFINE_bool("quantize_lr", True, "LR made from HR with MATLAB bicubic is rounded to the uint8 grid, as "
                   "MATLAB and the published LR sets have it")
-flags.mark_flag_as_required("model_path")
 FLAGS = flags.FLAGS
 
 
@@ -44,15 +45,15 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     from sr_keras import evaluation
-    from sr_keras.cli_common import check_scale, load_generator
+    from sr_keras.cli_common import check_scale, load_model_from_flags
     from sr_keras.data import DataError, ImageReadError, embedded_photos, evaluation_set, paired_folders
     from sr_keras.files import check_writable_dir, write_json
 
     try:
         if FLAGS.output_json:
             check_writable_dir(os.path.dirname(os.path.abspath(FLAGS.output_json)))
-        model = load_generator(FLAGS.model_path)
-        scale = check_scale(model, FLAGS.scale, FLAGS.model_path)
+        model, label = load_model_from_flags(FLAGS)
+        scale = check_scale(model, FLAGS.scale, label)
         if FLAGS.lr_dir:
             if not FLAGS.data_dir:
                 raise ValueError("--lr_dir needs --data_dir (the HR images)")
@@ -73,9 +74,9 @@ def main(argv):
                                      FLAGS.overlap, pool_size=FLAGS.pool_size, progress=progress,
                                      protocol=FLAGS.protocol)
         result = evaluation.as_json(result)
-        result.update(model_path=FLAGS.model_path, data=FLAGS.data_dir or "embedded validation photos",
+        result.update(model_path=FLAGS.model_path, pretrained=FLAGS.pretrained, data=FLAGS.data_dir or "embedded validation photos",
                       seconds=round(time.perf_counter() - began, 2))
-        print(evaluation.table({scale: result}, os.path.basename(FLAGS.model_path)))
+        print(evaluation.table({scale: result}, os.path.basename(label)))
         if FLAGS.output_json:
             write_json(result, FLAGS.output_json)
     except (ValueError, DataError, ImageReadError, FileNotFoundError, PermissionError, MemoryError) as error:

@@ -15,11 +15,13 @@ from absl import app, flags, logging  # noqa: E402
 
 from sr_keras.serving import export_saved_model  # noqa: E402,F401  (library function, re-exported)
 
-flags.DEFINE_string("model_path", None, "the generator's .keras file")
+from sr_keras.cli_common import define_model_flags  # noqa: E402
+
+define_model_flags(flags.FLAGS)
 flags.DEFINE_string("export_dir", None, "SavedModel folder to write (TF Serving wants <name>/<version>/)")
 flags.DEFINE_integer("pool_size", None, "FSA pool size fixed in the export (A-SRResNet only)")
 flags.DEFINE_bool("overwrite", True, "replace an existing export_dir")
-flags.mark_flags_as_required(["model_path", "export_dir"])
+flags.mark_flags_as_required(["export_dir"])
 FLAGS = flags.FLAGS
 
 
@@ -27,15 +29,15 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    from sr_keras.cli_common import load_generator
+    from sr_keras.cli_common import load_model_from_flags
 
     try:
-        model = load_generator(FLAGS.model_path)
+        model, label = load_model_from_flags(FLAGS)
         path = export_saved_model(model, FLAGS.export_dir, pool_size=FLAGS.pool_size, overwrite=FLAGS.overwrite)
     except (ValueError, FileNotFoundError, FileExistsError, PermissionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"exported {FLAGS.model_path} to {path} (signatures: serve uint8, serve_float float32)")
+    print(f"exported {label} to {path} (signatures: serve uint8, serve_float float32)")
     return 0
 
 

@@ -19,8 +19,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
-flags.DEFINE_string("model_path", None, "the generator's .keras file (default: the default model of --scale)")
-flags.DEFINE_string("pretrained", None, "a named trained model (python -m sr_keras.pretrained list)")
+from sr_keras.cli_common import define_model_flags  # noqa: E402
+
+define_model_flags(flags.FLAGS, "the generator's .keras file (default: the default model of --scale)")
 flags.DEFINE_string("mmsr_dir", None, "an MMSR directory (python -m sr_keras.mmsr train): tiles routed by TVAT")
 flags.DEFINE_string("output_dir", None, "where the upscaled PNGs go (default: next to each input file; for an "
                     "input folder, a sibling folder <folder>_x<scale>)")
@@ -69,7 +70,7 @@ def output_path(path, stem, folder, scale, output_dir):
 def load_model(scale):
     """(model, label, note): the model the flags name, or the default model of `scale` (4 when unset)."""
     from sr_keras import pretrained
-    from sr_keras.cli_common import load_generator
+    from sr_keras.cli_common import load_model_from_flags
 
     given = [f"--{name}" for name in ("model_path", "pretrained", "mmsr_dir") if FLAGS[name].value]
     if len(given) > 1:
@@ -79,10 +80,9 @@ def load_model(scale):
 
         model, manifest = load_router(FLAGS.mmsr_dir)
         return model, FLAGS.mmsr_dir, manifest
-    if FLAGS.model_path:
-        return load_generator(FLAGS.model_path), FLAGS.model_path, None
-    if FLAGS.pretrained:
-        return pretrained.load(FLAGS.pretrained), FLAGS.pretrained, None
+    model, label = load_model_from_flags(FLAGS, required=False)
+    if model is not None:
+        return model, label, None
     name = pretrained.default_model_name(4 if scale is None else scale)
     print(f"using the default model {name}: {pretrained.get(name).description}", file=sys.stderr)
     return pretrained.load(name), name, None

@@ -71,7 +71,7 @@ def test_every_import_is_allowed_by_the_table():
 
 def test_only_the_converter_imports_torch():
     importers = {_module_name(path) for path in PACKAGE.rglob("*.py") if _imports(path, "torch")}
-    assert importers == {"sr_keras.convert"}, importers
+    assert importers and all(name.startswith("sr_keras.convert") for name in importers), importers
 
 
 def test_library_never_imports_a_command_line_module_and_training_never_imports_mmsr():

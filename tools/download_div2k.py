@@ -14,19 +14,16 @@ Single Image Super-Resolution: Dataset and Study", CVPRW 2017) into the layout `
 Archives go to `root/archives/<name>.part` (resumed with an HTTP Range request when interrupted), become
 `<name>` only once their size and sha256 match, are extracted into a temporary folder that is moved into place
 when complete, and are deleted afterwards unless --keep_archives. Rerunning skips finished work.
-Standard library only, so it runs before sr_keras or TensorFlow is installed.
+Standard library only, so it runs before sr_keras or TensorFlow is installed: the downloading is
+`sr_keras/download.py`, loaded from its file rather than through the package (which imports TensorFlow).
 Exit codes: 0 done, 1 download / checksum / extraction / tree error, 2 usage error, 130 interrupted.
 """
 import argparse
-import hashlib
-import http.client
+import importlib.util
 import os
 import shutil
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 import zipfile
 from typing import NamedTuple
 
@@ -69,14 +66,6 @@ USER_AGENT = "sr_keras-download_div2k/1.0 (+urllib)"
 
 class UsageError(ValueError):
     """A bad option (unknown split or track, a scale a track does not have, an unusable root): exit code 2."""
-
-
-class DownloadError(RuntimeError):
-    """A download that could not complete (network, HTTP error, wrong size): exit code 1."""
-
-
-class ChecksumError(DownloadError):
-    """A file whose size or sha256 differs from the table."""
 
 
 class ExtractError(RuntimeError):
@@ -170,172 +159,31 @@ def expected_names(split, suffix, count=None):
     return {f"{i:04d}{suffix}.png" for i in range(first, first + count)}
 
 
-# ----------------------------------------------------------------------------------------------- checksums
-
-
-def file_sha256(path, chunk_size=1 << 22):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def verify_file(path, size, sha256, name=None):
-    """Checks a file's size, then its sha256; `name` labels the file in messages (default: its base name).
-
-    Returns:
-        The path.
-
-    Raises:
-        ChecksumError: naming the file and the expected and actual size or sha256.
-        FileNotFoundError: no such file.
-    """
-    path = os.fspath(path)
-    name = name or os.path.basename(path)
-    actual_size = os.path.getsize(path)
-    if actual_size != size:
-        raise ChecksumError(f"{name}: size mismatch: expected {size} bytes, got {actual_size}")
-    actual = file_sha256(path)
-    if actual != sha256.lower():
-        raise ChecksumError(f"{name}: sha256 mismatch: expected {sha256.lower()}, got {actual}")
-    return path
-
-
 # ------------------------------------------------------------------------------------------------ download
+
+
+def _load_download_module():
+    """sr_keras/download.py of this checkout, loaded from its file: importing it through the sr_keras package
+    would import TensorFlow, which this tool does not need, and the package may not be installed yet."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "sr_keras", "download.py")
+    spec = importlib.util.spec_from_file_location("_sr_keras_download", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_download = _load_download_module()
+DownloadError, ChecksumError, verify_file = _download.DownloadError, _download.ChecksumError, _download.verify_file
 
 
 def _log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def _megabytes(n):
-    return f"{n / 1e6:,.1f} MB"
+def download(url, dest, size, sha256, **options):
+    """Downloads one archive with `sr_keras.download.download`, checking the size and sha256 of the table.
 
-
-def _duration(seconds):
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
-
-
-class _Progress:
-    """Bytes, percentage, speed and ETA on stderr: rewritten in place on a terminal, a line per 10% otherwise."""
-
-    def __init__(self, name, total, done, enabled):
-        self.name, self.total, self.start_bytes = name, total, done
-        self.enabled = enabled
-        self.tty = enabled and sys.stderr.isatty()
-        self.start = self.last = time.monotonic()
-        self.last_decile = done * 10 // max(total, 1)
-
-    def update(self, done, final=False):
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        decile = done * 10 // max(self.total, 1)
-        if self.tty:
-            if not final and now - self.last < 0.25:
-                return
-        elif not final and decile == self.last_decile:
-            return
-        self.last, self.last_decile = now, decile
-        elapsed = max(now - self.start, 1e-6)
-        speed = (done - self.start_bytes) / elapsed
-        eta = _duration((self.total - done) / speed) if speed > 0 else "?"
-        line = (f"{self.name}: {_megabytes(done)} / {_megabytes(self.total)} ({100 * done / max(self.total, 1):.0f}%)"
-                f"  {speed / 1e6:.1f} MB/s  ETA {eta}")
-        if self.tty:
-            sys.stderr.write("\r" + line.ljust(100) + ("\n" if final else ""))
-            sys.stderr.flush()
-        else:
-            _log(line)
-
-
-class _Transient(Exception):
-    """A network failure worth retrying (resuming from the part file)."""
-
-
-def _open(url, offset, timeout):
-    headers = {"User-Agent": USER_AGENT}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-    try:
-        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
-    except urllib.error.HTTPError as error:
-        if error.code == 416 and offset:
-            return None  # the server cannot resume from this offset: restart
-        if error.code >= 500 or error.code in (408, 429):
-            raise _Transient(f"HTTP {error.code} {error.reason}") from error
-        raise DownloadError(f"HTTP {error.code} {error.reason} for {url}"
-                            + (" (check --base_url)" if error.code == 404 else "")) from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
-        raise _Transient(f"cannot reach {url}: {getattr(error, 'reason', error)}") from error
-
-
-def _fetch(url, part, size, timeout, chunk_size, progress):
-    """Appends the rest of `url` to `part` (from its current size); raises _Transient on a network failure."""
-    name = os.path.basename(part)[: -len(".part")]
-    offset = os.path.getsize(part) if os.path.exists(part) else 0
-    if offset > size:
-        _log(f"{name}: partial file is larger than the archive; starting again")
-        offset = 0
-    if offset == size:
-        return
-    response = _open(url, offset, timeout)
-    if response is None:
-        _log(f"{name}: server cannot resume from byte {offset}; starting again")
-        offset = 0
-        response = _open(url, 0, timeout)
-    with response:
-        status = getattr(response, "status", None) or response.getcode()
-        if offset and status != 206:
-            _log(f"{name}: server ignored the resume request; starting again")
-            offset = 0
-        elif offset:
-            content_range = response.headers.get("Content-Range", "")
-            if not content_range.startswith(f"bytes {offset}-"):
-                raise DownloadError(f"{name}: server resumed at {content_range!r}, asked for byte {offset}")
-        length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and offset + int(length) != size:
-            raise DownloadError(f"{name}: {url} is {offset + int(length)} bytes, expected {size} "
-                                f"(a wrong file or mirror; check --base_url)")
-        if offset:
-            _log(f"{name}: resuming at {_megabytes(offset)}")
-        bar = _Progress(name, size, offset, progress)
-        done = offset
-        with open(part, "ab" if offset else "wb") as f:
-            while True:
-                try:
-                    chunk = response.read(min(chunk_size, size - done + 1))
-                except (http.client.HTTPException, OSError) as error:
-                    raise _Transient(f"connection lost at byte {done} of {size}: {error!r}") from error
-                if not chunk:
-                    break
-                f.write(chunk)
-                done += len(chunk)
-                if done > size:
-                    break
-                bar.update(done)
-        bar.update(min(done, size), final=True)
-    if done > size:
-        os.remove(part)
-        raise ChecksumError(f"{name}: the server sent more than the expected {size} bytes (a wrong file or "
-                            f"mirror; check --base_url)")
-    if done < size:
-        raise _Transient(f"connection closed at byte {done} of {size}")
-
-
-def download(url, dest, size, sha256, *, retries=3, timeout=60.0, progress=True, chunk_size=1 << 20,
-             backoff=2.0):
-    """Downloads `url` to `dest` through `dest + ".part"`, resuming an existing part file with HTTP Range.
-
-    An already present `dest` that verifies is kept (no network). The part file is renamed to `dest` only once
-    its size and sha256 match; on a mismatch it is deleted. After a network failure the download is retried
-    `retries` times from where it stopped, and the part file is kept for a later run.
+    `options` are those of `sr_keras.download.download` (retries, timeout, progress, chunk_size, backoff).
 
     Returns:
         dest.
@@ -344,41 +192,7 @@ def download(url, dest, size, sha256, *, retries=3, timeout=60.0, progress=True,
         ChecksumError: the downloaded file does not match (the message names the archive and both checksums).
         DownloadError: an HTTP error, an unreachable server after the retries, or a wrong size announced.
     """
-    dest = os.fspath(dest)
-    name = os.path.basename(dest)
-    if os.path.exists(dest):
-        try:
-            verify_file(dest, size, sha256)
-            _log(f"{name}: already downloaded and verified")
-            return dest
-        except ChecksumError as error:
-            _log(f"{name}: the existing file does not verify ({error}); downloading again")
-            os.remove(dest)
-    os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
-    part = dest + ".part"
-    failures = 0
-    while True:
-        try:
-            _fetch(url, part, size, timeout, chunk_size, progress)
-            break
-        except _Transient as error:
-            failures += 1
-            kept = os.path.getsize(part) if os.path.exists(part) else 0
-            if failures > retries:
-                kept = f"{kept} bytes kept in {part}, rerun to resume" if kept else "nothing downloaded"
-                raise DownloadError(f"{name}: download failed after {failures} attempt(s): {error}; {kept}") \
-                    from None
-            wait = min(backoff * 2 ** (failures - 1), 60.0)
-            _log(f"{name}: {error}; retry {failures}/{retries} in {wait:.0f}s from byte {kept}")
-            time.sleep(wait)
-    try:
-        verify_file(part, size, sha256, name=name)
-    except ChecksumError as error:
-        os.remove(part)
-        raise ChecksumError(f"{error} (from {url}; the partial file was deleted, rerun to download again)") from None
-    os.replace(part, dest)
-    _log(f"{name}: downloaded and verified (sha256 {sha256[:12]}...)")
-    return dest
+    return _download.download(url, dest, size=size, sha256=sha256, user_agent=USER_AGENT, **options)
 
 
 # ----------------------------------------------------------------------------------------------- extraction
@@ -615,9 +429,12 @@ def main(argv=None):
             _log(f"error: {free / 1e9:.1f} GB free under {root}, about {needed / 1e9:.1f} GB needed")
             return 1
         for i, archive in enumerate(todo, 1):
-            _log(f"[{i}/{len(todo)}] {archive.name} ({_megabytes(archive.size)})")
-            path = download(archive.url(args.base_url), os.path.join(archive_dir, archive.name), archive.size,
-                            archive.sha256, retries=args.retries, timeout=args.timeout, progress=not args.quiet)
+            _log(f"[{i}/{len(todo)}] {archive.name} ({archive.size / 1e6:,.1f} MB)")
+            path = os.path.join(archive_dir, archive.name)
+            if os.path.exists(path):
+                _log(f"{archive.name}: found in {archive_dir}; verifying it")
+            download(archive.url(args.base_url), path, archive.size, archive.sha256, retries=args.retries,
+                     timeout=args.timeout, progress=not args.quiet)
             extract(path, root, archive.folder, COUNTS[archive.split])
             if not args.keep_archives:
                 os.remove(path)
@@ -626,7 +443,8 @@ def main(argv=None):
         except OSError:
             pass
     except (DownloadError, ExtractError) as error:
-        _log(f"error: {error}")
+        hint = " (check --base_url)" if getattr(error, "status", None) == 404 else ""
+        _log(f"error: {error}{hint}")
         return 1
     except OSError as error:
         _log(f"error: {error}")

@@ -1,4 +1,6 @@
 """Building a run's models, optimizers and trainer from its `TrainConfig`."""
+import os
+
 import keras
 import tensorflow as tf
 
@@ -67,9 +69,13 @@ def make_optimizer(optim):
 
 
 def init_generators(generators, path):
-    """Loads every matching layer of `path` into `generators` (`sr_keras.models.saving.load_matching_weights`);
-    returns {"loaded": [names], "skipped": [[name, reason]]}."""
+    """Loads every matching layer of `path` (a `.keras` file or a `sr_keras.pretrained` name) into `generators`
+    (`sr_keras.models.saving.load_matching_weights`); returns {"loaded": [names], "skipped": [[name, reason]]}."""
     try:
+        if not os.path.isfile(path):  # a pretrained model's name (checked by TrainConfig)
+            from sr_keras.pretrained import model_path
+
+            path = model_path(path)
         loaded, skipped = load_matching_weights(generators, path)
     except (ValueError, OSError) as error:
         raise ConfigError("init_from", str(error)) from None

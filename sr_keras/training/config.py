@@ -96,8 +96,9 @@ class GANConfig:
                              "krasserm/super-resolution) or over H, W of the channel sum (per_position, "
                              "brade31919/SRGAN-tensorflow)", choices=("per_element", "per_position"))
     d_steps: int = setting(1, "GAN: discriminator updates per generator update")
-    init_from: Optional[str] = setting(None, "start the generator from this .keras model: every layer whose name "
-                                      "and shapes match is loaded (EDSR/MDSR x3/x4 from x2; SRResNet -> SRGAN)")
+    init_from: Optional[str] = setting(None, "start the generator from this .keras model or pretrained model "
+                                      "name: every layer whose name and shapes match is loaded (EDSR/MDSR x3/x4 "
+                                      "from x2; SRResNet -> SRGAN)")
     from_scratch: bool = setting(False, "GAN: train SRGAN / A-SRGAN from random weights instead of a pretrained "
                                  "generator (--init_from)")
     vgg_weights: Optional[str] = setting(None, "GAN: local VGG19 notop weights file for offline machines (default: "
@@ -297,7 +298,11 @@ def validate(config):
     for name in ("init_from", "vgg_weights"):
         path = getattr(gan, name)
         if path and not os.path.isfile(path) and not (name == "vgg_weights" and path == "random"):
-            raise ConfigError(name, f"file not found: {path}")
+            if name == "init_from" and _is_preset(path):
+                continue
+            raise ConfigError(name, f"file not found: {path}" + (" (nor a pretrained model name: python -m "
+                                                                  "sr_keras.pretrained list)" if name == "init_from"
+                                                                  else ""))
     if runtime.gpus < 0 or runtime.cpu_replicas < 0:
         raise ConfigError("gpus" if runtime.gpus < 0 else "cpu_replicas", "must be >= 0")
     if runtime.gpus and runtime.cpu_replicas:
@@ -320,3 +325,8 @@ def validate(config):
             if getattr(gan, name) is not None:
                 raise ConfigError(name, f"only applies to GAN models, not {model.name}")
 
+
+def _is_preset(name):
+    from sr_keras.pretrained import PRESETS
+
+    return name in PRESETS
