@@ -110,7 +110,8 @@ def main(argv):
     try:
         output_dir = check_writable_dir(FLAGS.output_dir) if FLAGS.output_dir else None
         files = collect_inputs(inputs)
-        readable = {info.path for info in inspect_images([p for p, _, _ in files], skip_bad=FLAGS.skip_bad)}
+        readable = {info.path for info in inspect_images([p for p, _, _ in files], skip_bad=FLAGS.skip_bad,
+                                                         alpha_dropped=False)}
         files = [item for item in files if item[0] in readable]
         tile, overlap = FLAGS.tile, FLAGS.overlap
         model, label, manifest = load_model(FLAGS.scale)

@@ -140,3 +140,31 @@ def test_saved_model_serve_float_signature(model_file, tmp_path):
     x = np.random.default_rng(0).uniform(0, 255, (1, 9, 11, 3)).astype("float32")
     out = list(loaded.signatures["serve_float"](tf.constant(x)).values())[0].numpy()
     np.testing.assert_allclose(out, model(x).numpy(), rtol=1e-5, atol=1e-3)
+
+
+def test_upscale_keeps_grayscale_and_alpha_and_umask_permissions(model_file, tmp_path):
+    """A grayscale PNG gives a single-channel PNG (as `upscale` does for a gray array); an RGBA PNG keeps its
+    alpha without a warning saying it is dropped; outputs are readable by others under umask 022."""
+    from skimage import data
+
+    from sr_keras.inference import upscale as upscale_array
+
+    gray = data.camera()[200:232, 240:280]
+    rgba = np.dstack([data.astronaut()[100:132, 180:220], np.full((32, 40), 200, "uint8")])
+    Image.fromarray(gray).save(tmp_path / "gray.png")
+    Image.fromarray(rgba).save(tmp_path / "rgba.png")
+    old = os.umask(0o022)
+    try:
+        result = _run("sr_keras.upscale", [f"--model_path={model_file}", str(tmp_path / "gray.png"),
+                                           str(tmp_path / "rgba.png"), f"--output_dir={tmp_path / 'out'}"])
+    finally:
+        os.umask(old)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "dropped" not in result.stderr
+    out_gray = Image.open(tmp_path / "out" / "gray_x2.png")
+    assert out_gray.mode == "L" and out_gray.size == (80, 64)
+    expected = upscale_array(keras.saving.load_model(model_file), gray)
+    np.testing.assert_array_equal(np.asarray(out_gray), expected)
+    assert Image.open(tmp_path / "out" / "rgba_x2.png").mode == "RGBA"
+    for path in (tmp_path / "out", tmp_path / "out" / "gray_x2.png"):
+        assert path.stat().st_mode & 0o044 == 0o044, oct(path.stat().st_mode)

@@ -4,11 +4,17 @@ Two readers share one contract, RGB uint8 [H, W, 3]: `read_image` (PIL, for infe
 orientation) and `decode_image` (TensorFlow ops, for tf.data pipelines). Both turn grayscale into RGB, drop
 an alpha channel and convert 16-bit images to 8 bits. `inspect_images` checks files before a pipeline is
 built, so a corrupt file is reported by name up front instead of failing mid-training.
+
+Every reader checks the pixel count a file declares in its header before decoding it (`max_pixels`, default
+`DEFAULT_MAX_PIXELS` = 100 MP, e.g. 10000 x 10000; the environment variable SR_KERAS_MAX_PIXELS overrides it):
+a "decompression bomb" (a small file declaring a huge image) is refused by name, without the memory its
+decoding would take.
 """
 import concurrent.futures
 import dataclasses
 import logging
 import os
+import re
 import warnings
 
 import numpy as np
@@ -16,6 +22,8 @@ import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+DEFAULT_MAX_PIXELS = 100_000_000
+MAX_PIXELS_VARIABLE = "SR_KERAS_MAX_PIXELS"
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +73,67 @@ def list_images(directory, recursive=True):
     return sorted(found)
 
 
+def max_pixels():
+    """The largest pixel count a reader decodes: $SR_KERAS_MAX_PIXELS, else `DEFAULT_MAX_PIXELS`.
+
+    Raises:
+        ValueError: the variable is not a positive integer (the message names it).
+    """
+    value = os.environ.get(MAX_PIXELS_VARIABLE)
+    if not value:
+        return DEFAULT_MAX_PIXELS
+    try:
+        limit = int(value.replace("_", ""))
+    except ValueError:
+        limit = 0
+    if limit <= 0:
+        raise ValueError(f"{MAX_PIXELS_VARIABLE} must be a positive whole number of pixels, got {value!r}")
+    return limit
+
+
+def _too_large(path, pixels, size=""):
+    return ImageReadError(f"image too large: {path} declares {size}{pixels / 1e6:,.0f} MP, above the limit of "
+                          f"{max_pixels() / 1e6:,.0f} MP (a decompression bomb or a huge image; raise "
+                          f"{MAX_PIXELS_VARIABLE} to read it)")
+
+
+def _bomb_error(path, error):
+    """Our message for PIL's own DecompressionBombError (raised past twice PIL's limit, before ours is seen)."""
+    found = re.search(r"\((\d+) pixels\)", str(error))
+    return _too_large(path, int(found.group(1))) if found else ImageReadError(f"image too large: {path}: {error}")
+
+
+def _check_size(image, path):
+    pixels = image.width * image.height
+    if pixels > max_pixels():
+        raise _too_large(path, pixels, f"{image.width}x{image.height} = ")
+
+
+def _open_header(path):
+    """The PIL image of `path`, header read and its size checked, pixels not decoded yet."""
+    try:
+        with warnings.catch_warnings():  # PIL's own bomb warning: our limit decides
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except Image.DecompressionBombError as error:
+        raise _bomb_error(path, error) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ImageReadError(f"cannot read image {path}: {error}") from None
+    _check_size(image, path)
+    return image
+
+
 def _open_checked(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ImageReadError(f"image file not found: {path}")
+    image = _open_header(path)
     try:
-        image = Image.open(path)
-        image.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()
+    except Image.DecompressionBombError as error:
+        raise _bomb_error(path, error) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageReadError(f"cannot read image {path}: {error}") from None
     return image
@@ -106,6 +168,14 @@ def read_image(path, exif_transpose=True):
     return _to_rgb_uint8(image, path)
 
 
+GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "I;16N")
+
+
+def is_grayscale_file(path):
+    """Whether the image file `path` holds one gray channel (no alpha), read from its header."""
+    return _open_header(os.fspath(path)).mode in GRAY_MODES
+
+
 def read_image_with_alpha(path, exif_transpose=True):
     """Like `read_image`, but returns (rgb uint8 [H, W, 3], alpha uint8 [H, W] or None)."""
     image = _open_checked(path)
@@ -122,15 +192,15 @@ def _inspect_one(path, full):
     if full:
         image = _open_checked(path)
     else:
+        image = _open_header(path)
         try:
-            image = Image.open(path)
             image.verify()
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
             raise ImageReadError(f"cannot read image {path}: {error}") from None
     return ImageInfo(path, image.height, image.width, image.mode)
 
 
-def inspect_images(paths, skip_bad=False, full=True, workers=None):
+def inspect_images(paths, skip_bad=False, full=True, workers=None, alpha_dropped=True):
     """Checks image files and returns their sizes and modes.
 
     Args:
@@ -139,6 +209,8 @@ def inspect_images(paths, skip_bad=False, full=True, workers=None):
         full: decode every file completely (catches truncated JPEGs); False only reads headers and checks
             the file structure (fast, for very large sets).
         workers: threads used for decoding (default: number of CPUs).
+        alpha_dropped: warn that alpha channels are dropped (as the training and evaluation readers do);
+            False for callers that keep alpha (`upscale`).
 
     Returns:
         list of `ImageInfo` for the readable files, in the order of `paths`. Warns once, naming the first
@@ -159,7 +231,7 @@ def inspect_images(paths, skip_bad=False, full=True, workers=None):
                     raise
                 warnings.warn(f"skipped: {error}", stacklevel=2)
     with_alpha = [info.path for info in infos if info.has_alpha]
-    if with_alpha:
+    if with_alpha and alpha_dropped:
         warnings.warn(f"{len(with_alpha)} image(s) have an alpha channel, which is dropped (first: {with_alpha[0]})",
                       stacklevel=2)
     return infos

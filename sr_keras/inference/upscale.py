@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from sr_keras.data.degrade import imresize
-from sr_keras.data.io import read_image_with_alpha
+from sr_keras.data.io import is_grayscale_file, read_image_with_alpha
 from sr_keras.inference.ensemble import self_ensemble as ensemble_mean
 from sr_keras.inference.memory import DEFAULT_MAX_ATTENTION_BYTES, attention_layers, check_attention_memory
 from sr_keras.inference.tiling import check_tiling, predict_tiled, tile_starts
@@ -283,6 +283,8 @@ def _load(image):
     or "rgba"."""
     if isinstance(image, (str, os.PathLike)):
         rgb, alpha = read_image_with_alpha(image)
+        if alpha is None and is_grayscale_file(image):
+            return rgb.astype("float32"), None, "gray2"
         alpha = None if alpha is None else alpha.astype("float32")
         return rgb.astype("float32"), alpha, "rgb" if alpha is None else "rgba"
     array = np.asarray(image)
@@ -314,7 +316,8 @@ def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=Fal
 
     Inputs:
         - a path (str or os.PathLike), read with `sr_keras.data.io.read_image_with_alpha` (EXIF orientation
-          applied; grayscale files become RGB; an alpha channel is kept);
+          applied; a grayscale file gives a grayscale result, as a grayscale array does; an alpha channel is
+          kept);
         - an array of dtype uint8, uint16 (16-bit values are divided by 257 to the 8-bit range, without
           rounding), another integer type with values in [0, 255], or float with values in [0, 255]; of shape
           [H, W] or [H, W, 1] (grayscale: replicated to RGB for the model, the output converted back with the
