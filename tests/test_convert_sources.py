@@ -359,3 +359,45 @@ def test_krasserm_h5_with_a_missing_layer_is_refused(tmp_path):
     del layers[3]
     with pytest.raises(ConversionError, match="layers with weights|shapes"):
         convert_file(_write_keras2_h5(tmp_path / "weights.h5", layers))
+
+
+# ------------------------------------------------------------------------------ EDSR at the paper's full size
+
+
+class _ScaledBlock(nn.Module):  # EDSR-PyTorch common.ResBlock with res_scale
+    def __init__(self, feats, res_scale):
+        super().__init__()
+        self.res_scale = res_scale
+        self.body = nn.Sequential(_conv(feats, feats), nn.ReLU(True), _conv(feats, feats))
+
+    def forward(self, x):
+        return self.body(x) * self.res_scale + x
+
+
+def test_full_size_edsr_is_detected_with_its_residual_scaling(crop, tmp_path):
+    """EDSR-PyTorch's `edsr_x2` layout at the published size (32 blocks, 256 filters, res_scale 0.1): the
+    scaling is not in the file; sr_keras infers it from the size, as EDSR-PyTorch's own presets do."""
+    from tests.test_convert import _mean_shift
+
+    torch.manual_seed(0)
+
+    class FullEDSR(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.sub_mean, self.add_mean = _mean_shift(-1), _mean_shift(1)
+            self.head = nn.Sequential(_conv(3, 256))
+            self.body = nn.Sequential(*[_ScaledBlock(256, 0.1) for _ in range(32)], _conv(256, 256))
+            self.tail = nn.Sequential(nn.Sequential(_conv(256, 1024), nn.PixelShuffle(2)), _conv(256, 3))
+
+        def forward(self, x):
+            x = self.head(self.sub_mean(x))
+            return self.add_mean(self.tail(self.body(x) + x))
+
+    module = FullEDSR().eval()
+    model, report = convert_file(_save(module, tmp_path / "edsr_x2.pt"))
+    assert report["architecture"] == "edsr" and report["arguments"]["res_scale"] == 0.1
+    assert model.count_params() == sum(p.numel() for p in module.parameters() if p.requires_grad) == 40_729_603
+    small = crop[:12, :14]
+    expected = _run(module, small)
+    got = model(small[None], training=False).numpy()[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
