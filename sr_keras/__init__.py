@@ -1,12 +1,16 @@
 """sr_keras: single-image super-resolution for TensorFlow 2 / Keras 3.
 
 Importing the package registers every custom layer with Keras, so `.keras` files written by sr_keras load
-with `keras.saving.load_model(path)` and the default `safe_mode=True`.
+with `keras.saving.load_model(path)` and the default `safe_mode=True`. TensorFlow's C++ start-up lines are kept
+off stderr during the import (`SR_KERAS_VERBOSE=1` shows them).
 """
-from sr_keras import layers
-from sr_keras import models
-from sr_keras import pretrained
-from sr_keras.models import MODELS, build_model
+from sr_keras._quiet import filtered_stderr
+
+with filtered_stderr():  # TensorFlow's C++ start-up lines (see sr_keras/_quiet.py); SR_KERAS_VERBOSE=1 keeps them
+    from sr_keras import layers
+    from sr_keras import models
+    from sr_keras import pretrained
+    from sr_keras.models import MODELS, build_model
 
 __version__ = "0.1.0"
 

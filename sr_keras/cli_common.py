@@ -1,10 +1,74 @@
-"""What the command-line entry points share: flags generated from the training config, the mapping of
-library errors to flag names, and model loading with clear errors. Only CLI modules import this module."""
+"""What the command-line entry points share: `run_cli` (flags parsed with one-line errors, exit codes, quiet
+TensorFlow), flags generated from the training config, the mapping of library errors to flag names, and model
+loading with clear errors. Only CLI modules import this module.
+
+Exit codes of every command: 0 success (and --help); 2 an error the user can fix (a bad flag or input, named in
+one line starting with "error:"); 1 an unexpected internal error (one line; --verbose shows the traceback);
+130 / 143 training interrupted by SIGINT / SIGTERM after saving a checkpoint.
+"""
 import dataclasses
+import sys
 import typing
 
 from sr_keras.checks import ConfigError
 from sr_keras.models.saving import load_generator
+
+
+HELP_FLAGS = ("-h", "-?", "--help", "--helpshort", "--helpfull")
+
+
+def _parse_flags(argv):
+    """absl's parse with our conventions: --help prints the usage and exits 0; a bad or missing flag is one line
+    ("error: ...") and exit 2, instead of absl's two lines and exit 1."""
+    from absl import app, flags
+
+    if any(arg in HELP_FLAGS for arg in argv[1:]):
+        app.usage(shorthelp="--helpfull" not in argv[1:], writeto_stdout=True)
+        sys.exit(0)
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        print(f"error: {error} (--help lists the flags)", file=sys.stderr)
+        sys.exit(2)
+
+
+def run_cli(main, init_devices=True):
+    """Runs an absl `main(argv) -> exit code` as a command: flags by `_parse_flags`, `app.UsageError` as one line
+    and exit 2, any other exception as one line and exit 1 (with --verbose, its traceback).
+
+    `init_devices`: set up TensorFlow's devices first, with its start-up lines filtered (`sr_keras._quiet`);
+    commands that configure a tf.distribute strategy (training) must do that themselves before any device
+    exists (multi-worker collectives are configured at program start), inside `filtered_stderr()`.
+    """
+    from absl import app, flags
+
+    from sr_keras._quiet import filtered_stderr, verbose
+
+    if "verbose" not in flags.FLAGS:
+        flags.DEFINE_bool("verbose", False, "show full tracebacks and TensorFlow's logs")
+
+    def wrapped(argv):
+        try:
+            return main(argv)
+        except app.UsageError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as error:  # noqa: BLE001 - the one line a user sees for a bug of ours
+            if verbose() or flags.FLAGS.verbose:
+                raise
+            text = str(error).strip().splitlines()
+            print(f"error: internal error: {type(error).__name__}: {text[0] if text else ''} (run with --verbose "
+                  f"for the traceback)", file=sys.stderr)
+            return 1
+
+    if init_devices:
+        with filtered_stderr():
+            import tensorflow as tf
+
+            tf.config.list_logical_devices()
+    app.run(wrapped, flags_parser=_parse_flags)
 
 
 def define_model_flags(flag_values, model_path_help="the generator's .keras file"):

@@ -42,4 +42,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from sr_keras.cli_common import run_cli
+
+    run_cli(main)

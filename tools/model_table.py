@@ -24,7 +24,8 @@ def main():
             built = spec.builder(scale=4)
             config = "x4"
         parameters = inspect.signature(spec.builder).parameters.values()
-        shown = {p.name: p.default for p in parameters if p.name not in ("name", "scale", "scales")}
+        shown = {p.name: p.default for p in parameters if p.name not in ("name", "scale", "scales")
+                 and p.default is not None}  # None: "the original's constant" (e.g. WDSR's rgb_mean)
         config += ", " + ", ".join(f"{k}={v}" for k, v in shown.items())
         scales = "/".join(f"x{s}" for s in get_spec(name).scales) or "-"
         print(f"| `{name}` | {spec.paper} | {config} | {scales} | {count_params(built, True):,} | "

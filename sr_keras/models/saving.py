@@ -1,5 +1,6 @@
 """Loading `.keras` generators saved by sr_keras, with errors that name the file."""
 import os
+import zipfile
 
 import keras
 
@@ -19,6 +20,8 @@ def load_generator(path):
         raise FileNotFoundError(f"model file not found: {path}")
     if not path.endswith(".keras"):
         raise ValueError(f"not a .keras model file: {path}")
+    if not zipfile.is_zipfile(path):  # Keras would report "File not found" for a file that exists
+        raise ValueError(f"not a .keras model file (a .keras file is a zip archive written by model.save): {path}")
     try:
         return keras.saving.load_model(path)
     except Exception as error:  # noqa: BLE001 - any failure to load is reported with the path
