@@ -6,6 +6,7 @@
 `predict` works on float RGB arrays and returns unclipped floats; `upscale` takes files or arrays of any
 common layout (grayscale, RGB, RGBA; 8-bit, 16-bit or float) and returns uint8 in the same layout.
 """
+import collections
 import numbers
 import os
 import sys
@@ -31,6 +32,8 @@ __all__ = ["AUTO_PROGRESS_TILES", "LUMA_WEIGHTS", "compiled", "infer_scale", "pr
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 # With progress=None a progress line is shown when a call runs more tiles (model passes) than this.
 AUTO_PROGRESS_TILES = 16
+# ... and only once the call has run this long: quick jobs print nothing.
+AUTO_PROGRESS_QUIET_SECONDS = 3.0
 _PROBE_SIZE = 8
 # Scales found by the probe, keyed weakly by the model object (nothing is stored on the model itself).
 _PROBED_SCALES = weakref.WeakKeyDictionary()
@@ -127,50 +130,60 @@ def _probe_scale(model):
 
 
 class _Progress:
-    """Tiles done / total, tiles per second and ETA on stderr: in place ("\\r") on a terminal, otherwise one
-    line per 10% of the work."""
+    """Tiles done / total, tiles per second and ETA on stderr: redrawn in place on a terminal, otherwise at most
+    one line per second and per 10% of the work. Automatic progress (`quiet_for` seconds) stays silent for
+    jobs that finish sooner. The rate, and so the ETA, is measured over the last `WINDOW` seconds, so the
+    first batch's graph tracing does not skew it."""
 
-    def __init__(self, total, enabled):
+    WINDOW = 10.0
+
+    def __init__(self, total, enabled, quiet_for=0.0):
         self.total = total
         self.enabled = enabled
+        self.quiet_for = quiet_for
         self.done = 0
         self.start = time.monotonic()
-        self.last_write = 0.0
+        self.samples = collections.deque([(self.start, 0)])
+        self.last_write = None
         self.last_decile = 0
         self.width = 0
         self.stream = sys.stderr
         isatty = getattr(self.stream, "isatty", None)
         self.interactive = bool(isatty and isatty())
 
-    def _line(self):
-        elapsed = max(time.monotonic() - self.start, 1e-9)
-        rate = self.done / elapsed
+    def _line(self, now):
+        while len(self.samples) > 2 and now - self.samples[1][0] >= self.WINDOW:
+            self.samples.popleft()
+        then, done_then = self.samples[0]
+        rate = (self.done - done_then) / max(now - then, 1e-9)
         eta = (self.total - self.done) / rate if rate > 0 else float("inf")
         eta_text = f"{eta:.0f}s" if eta != float("inf") else "?"
         return f"upscale: {self.done}/{self.total} tiles, {rate:.2f} tiles/s, ETA {eta_text}"
 
     def update(self, count):
         self.done += count
-        if not self.enabled:
-            return
         now = time.monotonic()
+        self.samples.append((now, self.done))
+        if not self.enabled or now - self.start < self.quiet_for:
+            return
         finished = self.done >= self.total
         if self.interactive:
-            if finished or now - self.last_write >= 0.1:
-                line = self._line()
+            if finished or self.last_write is None or now - self.last_write >= 0.1:
+                line = self._line(now)
                 self.stream.write("\r" + line.ljust(self.width))  # pad over a longer previous line
                 self.width = len(line)
                 self.stream.flush()
                 self.last_write = now
             return
         decile = self.done * 10 // self.total
-        if decile > self.last_decile:
+        if decile > self.last_decile and (finished or self.last_write is None or now - self.last_write >= 1.0):
             self.last_decile = decile
-            self.stream.write(self._line() + "\n")
+            self.stream.write(self._line(now) + "\n")
             self.stream.flush()
+            self.last_write = now
 
     def close(self):
-        if self.enabled and self.interactive:
+        if self.enabled and self.interactive and self.last_write is not None:
             self.stream.write("\n")
             self.stream.flush()
 
@@ -227,7 +240,8 @@ def predict(model, lr, tile=None, overlap=16, batch_size=4, self_ensemble=False,
     else:
         tiles_per_pass = len(tile_starts(height, tile, overlap)[0]) * len(tile_starts(width, tile, overlap)[0])
     total = tiles_per_pass * (8 if self_ensemble else 1)
-    reporter = _Progress(total, bool(progress) if progress is not None else total > AUTO_PROGRESS_TILES)
+    reporter = _Progress(total, bool(progress) if progress is not None else total > AUTO_PROGRESS_TILES,
+                         quiet_for=0.0 if progress else AUTO_PROGRESS_QUIET_SECONDS)
 
     def run_batch(batch):
         output = _run(model, batch)

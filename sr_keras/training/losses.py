@@ -8,6 +8,8 @@ with the 1e-3 adversarial term matches the paper.
 import keras
 import tensorflow as tf
 
+from sr_keras.checks import ConfigError
+
 # SRGAN (Ledig et al. 2017; seed 000): VGG feature MSE is scaled by 0.0061 (= 1 / 12.75^2).
 VGG_LOSS_FACTOR = 0.0061
 VGG_LAYERS = {"vgg22": "block2_conv2", "vgg54": "block5_conv4"}
@@ -43,10 +45,21 @@ def vgg_feature_extractor(layer="vgg54", weights="imagenet"):
 
     Returns:
         A frozen Keras model from RGB [0, 255] to the chosen feature map.
+
+    Raises:
+        ConfigError("vgg_weights"): the ImageNet weights cannot be downloaded (offline) or the local file
+            cannot be read; one line naming --vgg_weights and --content_loss=mse.
     """
     if layer not in VGG_LAYERS:
         raise ValueError(f"VGG content loss must be one of {tuple(VGG_LAYERS)}, got {layer!r}")
-    vgg = keras.applications.VGG19(include_top=False, weights=weights, input_shape=(None, None, 3))
+    try:
+        vgg = keras.applications.VGG19(include_top=False, weights=weights, input_shape=(None, None, 3))
+    except Exception as error:  # noqa: BLE001 - urllib, HTTP, h5py and Keras errors: all mean "no weights"
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        where = "download the VGG19 ImageNet weights" if weights == "imagenet" else f"read {weights}"
+        raise ConfigError("vgg_weights", f"cannot {where} ({reason}); on an offline machine give the file "
+                          f"vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 with --vgg_weights=FILE (Keras "
+                          f"keeps it in ~/.keras/models once downloaded), or train with --content_loss=mse")
     vgg.trainable = False
     features = keras.Model(vgg.input, vgg.get_layer(VGG_LAYERS[layer]).output, name=f"{layer}_features")
     features.trainable = False

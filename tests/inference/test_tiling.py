@@ -268,3 +268,18 @@ def test_progress_line(edsr_models, lr_crop, capsys):
     assert "20/20 tiles" in err and "tiles/s" in err and "ETA" in err
     predict(edsr_models[2], lr_crop, tile=24, overlap=8, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_progress_lines_are_rate_limited_and_quick_jobs_are_silent(edsr_models, lr_crop, capsys):
+    import time
+
+    began = time.monotonic()
+    predict(edsr_models[2], lr_crop, tile=8, overlap=2, batch_size=1, progress=True)  # 140 tiles, one per call
+    seconds = time.monotonic() - began
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and lines[-1].startswith("upscale: 140/140 tiles")
+    assert len(lines) <= min(10, int(seconds) + 2), (seconds, lines)
+    quick = time.monotonic()
+    predict(edsr_models[2], lr_crop, tile=8, overlap=2, batch_size=8)  # automatic: over 16 tiles but quick
+    if time.monotonic() - quick < 3:  # silence is promised for jobs under 3 s only
+        assert capsys.readouterr().err == ""
