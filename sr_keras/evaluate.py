@@ -74,7 +74,8 @@ def main(argv):
                                      FLAGS.overlap, pool_size=FLAGS.pool_size, progress=progress,
                                      protocol=FLAGS.protocol)
         result = evaluation.as_json(result)
-        result.update(model_path=FLAGS.model_path, pretrained=FLAGS.pretrained, data=FLAGS.data_dir or "embedded validation photos",
+        result.update(model_path=FLAGS.model_path, pretrained=FLAGS.pretrained,
+                      data=FLAGS.data_dir or "embedded validation photos",
                       seconds=round(time.perf_counter() - began, 2))
         print(evaluation.table({scale: result}, os.path.basename(label)))
         if FLAGS.output_json:

@@ -114,7 +114,8 @@ class _NtireBlock(nn.Module):
             layers = [_wn(_conv(feats, feats * 4), seed), nn.ReLU(True), _wn(_conv(feats * 4, feats), seed + 1)]
         else:
             layers = [_wn(_conv(feats, feats * 6, 1), seed), nn.ReLU(True),
-                      _wn(_conv(feats * 6, int(feats * 0.8), 1), seed + 1), _wn(_conv(int(feats * 0.8), feats), seed + 2)]
+                      _wn(_conv(feats * 6, int(feats * 0.8), 1), seed + 1),
+                      _wn(_conv(int(feats * 0.8), feats), seed + 2)]
         self.body = nn.Sequential(*layers)
 
     def forward(self, x):
@@ -164,7 +165,8 @@ def test_wdsr_ntire2018_res_scale_is_taken_from_the_caller(crop, tmp_path):
 class _YchfanBlock(nn.Module):
     def __init__(self, feats, seed):
         super().__init__()
-        self.body = nn.Sequential(_wn(_conv(feats, feats * 4), seed), nn.ReLU(True), _wn(_conv(feats * 4, feats), seed + 1))
+        self.body = nn.Sequential(_wn(_conv(feats, feats * 4), seed), nn.ReLU(True),
+                                  _wn(_conv(feats * 4, feats), seed + 1))
 
     def forward(self, x):
         return self.body(x) + x

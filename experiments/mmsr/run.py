@@ -139,7 +139,7 @@ def main():
                        "--discriminator_layers=8", f"--steps={args.steps}", f"--model_dir={single_dir}", *common],
                       os.path.join(args.work, "single.log"))
     wall_mmsr = run([sys.executable, "-m", "sr_keras.mmsr", "train", f"--steps={args.steps}",
-                     f"--model_dir={mmsr_dir}", "--mmsr_tile=32", "--mmsr_overlap=8", *common],
+                     f"--model_dir={mmsr_dir}", "--mmsr_tile=32", "--mmsr_overlap=8", "--mmsr_boundaries=2,4", *common],
                     os.path.join(args.work, "mmsr.log"))
     with open(os.path.join(mmsr_dir, "mmsr.json")) as handle:
         manifest = json.load(handle)

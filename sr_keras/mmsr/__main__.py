@@ -45,17 +45,30 @@ def configs_from_flags(flag_values):
 def classify(config, mmsr):
     import numpy as np
 
-    from sr_keras.mmsr.training import tile_sets
+    from sr_keras.mmsr.training import equal_boundaries, tile_sets
 
-    sets = tile_sets(config, mmsr)
+    given = mmsr.boundaries
+    sets, mmsr = tile_sets(config, mmsr)
     sizes = {k: len(v) for k, v in sets.items()}
     total = sum(sizes.values())
-    print(f"{total} LR tiles of {mmsr.tile}px (overlap {mmsr.overlap}), TVAT boundaries {mmsr.boundaries}:")
+    print(f"{total} LR tiles of {mmsr.tile}px (overlap {mmsr.overlap}), {_boundaries_text(mmsr, given)}:")
     for k in range(mmsr.num_classes):
         print(f"  class {k}: {sizes.get(k, 0)} tiles ({100 * sizes.get(k, 0) / total:.0f}%)")
-    values = np.concatenate([s.tvat for s in sets.values()])
-    thirds = tuple(round(float(b), 3) for b in np.quantile(values, [1 / 3, 2 / 3]))
-    print(f"boundaries that split these tiles into equal thirds: --mmsr_boundaries={thirds[0]},{thirds[1]}")
+    if given is not None:
+        values = np.concatenate([s.tvat for s in sets.values()])
+        thirds = equal_boundaries(values, 3)
+        print(f"boundaries that split these tiles into equal thirds: --mmsr_boundaries={thirds[0]:g},{thirds[1]:g}")
+
+
+def _boundaries_text(mmsr, given):
+    from sr_keras.mmsr.config import PAPER_BOUNDARIES
+
+    values = ", ".join(f"{b:g}" for b in mmsr.boundaries)
+    if given is not None:
+        return f"TVAT boundaries {values} (--mmsr_boundaries)"
+    paper = ",".join(f"{b:g}" for b in PAPER_BOUNDARIES)
+    return (f"TVAT boundaries {values}, calibrated on the training tiles into {mmsr.num_classes} equal classes "
+            f"(the seed's fixed ones: --mmsr_boundaries={paper})")
 
 
 def _class_processes(config, mmsr, argv):
@@ -65,7 +78,9 @@ def _class_processes(config, mmsr, argv):
     from sr_keras.mmsr.training import class_dir
 
     gpus = config.runtime.gpus
-    forwarded = [a for a in argv if not a.startswith(("--parallel", "--noparallel", "--mmsr_class"))]
+    forwarded = [a for a in argv if not a.startswith(("--parallel", "--noparallel", "--mmsr_class",
+                                                      "--mmsr_boundaries"))]
+    forwarded.append("--mmsr_boundaries=" + ",".join(repr(b) for b in mmsr.boundaries))  # the ones chosen here
     jobs = {}
     for k in range(mmsr.num_classes):
         command = [sys.executable, "-m", "sr_keras.mmsr", "train", f"--mmsr_class={k}",
@@ -89,7 +104,9 @@ def train(config, mmsr, argv):
     from sr_keras.mmsr import training
 
     training.check(config, mmsr)
-    sets = training.tile_sets(config, mmsr)
+    given = mmsr.boundaries
+    sets, mmsr = training.tile_sets(config, mmsr)
+    print(_boundaries_text(mmsr, given), file=sys.stderr)
     training.check_classes(sets, mmsr)
     sizes, steps = {k: len(v) for k, v in sets.items()}, training.class_steps(
         {k: len(v) for k, v in sets.items()}, config.optim.steps)

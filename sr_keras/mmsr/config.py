@@ -11,6 +11,12 @@ from sr_keras.training.config import setting
 # Defaults: the depth that won most often per class in the seed's Table 1 (TVAT < 2: 4-6 in 5 of 8 fragments;
 # 2-4: 16-8 in 2 of 3; > 4: 16-8 in 4 of 5).
 MMSR_DEPTHS = ((4, 6), (16, 8), (16, 8))
+# Without --mmsr_boundaries the boundaries are calibrated so that the training tiles fall into this many equal
+# classes. The seed's fixed boundaries (2 and 4, `DEFAULT_BOUNDARIES` in sr_keras's pixel scale) split the
+# embedded training photos' tiles 42 / 9 / 48 %, not the thirds they were chosen for: where the boundaries
+# fall depends on the data, so the default measures it.
+CALIBRATED_CLASSES = 3
+PAPER_BOUNDARIES = DEFAULT_BOUNDARIES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,8 +25,9 @@ class MMSRConfig:
 
     tile: int = setting(32, "MMSR: LR tile size the training images are cut into", flag="mmsr_tile")
     overlap: int = setting(8, "MMSR: overlap of the training tiles", flag="mmsr_overlap")
-    boundaries: tuple = setting(tuple(DEFAULT_BOUNDARIES), "MMSR: TVAT class boundaries", flag="mmsr_boundaries",
-                                item=float)
+    boundaries: Optional[tuple] = setting(None, "MMSR: TVAT class boundaries (default: calibrated on the training "
+                                          "tiles into three equal classes; the seed's fixed ones: 2,4)",
+                                          flag="mmsr_boundaries", item=float)
     threshold: float = setting(DEFAULT_THRESHOLD, "MMSR: TVAT threshold (4 in sr_keras's [0, 8] pixel scale)",
                                flag="mmsr_threshold")
     depths: tuple = setting(MMSR_DEPTHS, "MMSR: X-Y depth per class (default 4-6,16-8,16-8)", flag="mmsr_depths")
@@ -29,7 +36,7 @@ class MMSRConfig:
 
     @property
     def num_classes(self):
-        return len(self.boundaries) + 1
+        return len(self.boundaries) + 1 if self.boundaries else CALIBRATED_CLASSES
 
 
 def parse_depth(text):
@@ -59,7 +66,7 @@ def make_mmsr_config(**values):
     integer(config.overlap, "mmsr_overlap", minimum=0, error=ConfigError)
     if config.overlap >= config.tile:
         raise ConfigError("mmsr_overlap", f"must be smaller than mmsr_tile ({config.tile}), got {config.overlap}")
-    if list(config.boundaries) != sorted(config.boundaries):
+    if config.boundaries is not None and list(config.boundaries) != sorted(config.boundaries):
         raise ConfigError("mmsr_boundaries", f"must be increasing, got {config.boundaries}")
     if len(config.depths) != config.num_classes:
         raise ConfigError("mmsr_depths", f"needs {config.num_classes} X-Y depths (one per class), got "

@@ -104,7 +104,11 @@ def cut_tiles(source, tile, overlap, threshold=DEFAULT_THRESHOLD):
 
 def class_tile_sets(source, tile, overlap, boundaries=DEFAULT_BOUNDARIES, threshold=DEFAULT_THRESHOLD):
     """{class: TileSet} of the training tiles of `source` split by TVAT class (classes with no tile omitted)."""
-    lr, hr, values = cut_tiles(source, tile, overlap, threshold)
+    return split_by_class(source, *cut_tiles(source, tile, overlap, threshold), boundaries)
+
+
+def split_by_class(source, lr, hr, values, boundaries):
+    """{class: TileSet} of tiles cut from `source` (`cut_tiles`' arrays), classes without tiles omitted."""
     classes = classify(values, boundaries)
     return {int(k): TileSet(f"{source.name}_tvat{k}", source.scale, lr[classes == k], hr[classes == k],
                             values[classes == k])

@@ -10,11 +10,14 @@ Each class model is an ordinary `sr_keras.training.train` run in `<model_dir>/cl
 resumes like any run); the step budget is split between the classes in proportion to their number of tiles,
 so every tile gets as many visits as it would in one model trained for `steps`.
 """
+import dataclasses
 import os
+
+import numpy as np
 
 from sr_keras.files import write_json
 from sr_keras.mmsr.router import save_manifest
-from sr_keras.mmsr.tiles import class_tile_sets
+from sr_keras.mmsr.tiles import cut_tiles, split_by_class
 from sr_keras.training import train
 from sr_keras.training.sources import training_source
 
@@ -30,9 +33,34 @@ def check(config, mmsr):
 
 
 def tile_sets(config, mmsr):
-    """{class: TileSet} of the run's training images (classes without tiles are left out)."""
+    """({class: TileSet}, mmsr) of the run's training images (classes without tiles are left out); the returned
+    `MMSRConfig` holds the boundaries used: `mmsr`'s own, or, when it has none, those that split these tiles
+    into `num_classes` equal classes (`equal_boundaries`)."""
     source = training_source(config.data, config.model.scale)
-    return class_tile_sets(source, mmsr.tile, mmsr.overlap, mmsr.boundaries, mmsr.threshold)
+    lr, hr, values = cut_tiles(source, mmsr.tile, mmsr.overlap, mmsr.threshold)
+    if mmsr.boundaries is None:
+        mmsr = dataclasses.replace(mmsr, boundaries=equal_boundaries(values, mmsr.num_classes))
+    return split_by_class(source, lr, hr, values, mmsr.boundaries), mmsr
+
+
+def equal_boundaries(values, num_classes):
+    """Boundaries that put equally many of `values` into each class: boundary k halfway between the sorted
+    values of rank round(k n / classes) - 1 and round(k n / classes) (the rule of
+    `sr_keras.data.tvat.calibrate_tvat`), rounded to 4 decimals for the manifest. Where equal values straddle
+    a cut they all stay in the lower class (the boundary moves up to the next larger value), so classes are
+    as equal as the ties allow and a tie never empties a class."""
+    ordered = np.sort(np.asarray(values, "float64"))
+    n = len(ordered)
+    if n < num_classes:
+        raise ValueError(f"{n} training tiles cannot be split into {num_classes} TVAT classes")
+    boundaries = []
+    for c in (round(k * n / num_classes) for k in range(1, num_classes)):
+        low, high = ordered[c - 1], ordered[c]
+        if low == high:  # a tie across the cut (flat tiles all score 0): the tied values go to the lower class
+            above = ordered[ordered > low]
+            high = above[0] if len(above) else low + 1.0
+        boundaries.append(round(float((low + high) / 2), 4))
+    return tuple(boundaries)
 
 
 def class_steps(sizes, steps):
@@ -96,7 +124,7 @@ def train_mmsr(config, mmsr, strategy=None):
     from sr_keras.training import distribute
 
     check(config, mmsr)
-    sets = tile_sets(config, mmsr)
+    sets, mmsr = tile_sets(config, mmsr)
     check_classes(sets, mmsr)
     strategy = strategy or distribute.make_strategy(config.runtime.strategy, config.runtime.gpus,
                                                     config.runtime.cpu_replicas)

@@ -92,7 +92,8 @@ _EDSR_URL = "https://cv.snu.ac.kr/research/EDSR/models/"
 _EDSR_PAGE = "https://github.com/sanghyun-son/EDSR-PyTorch"
 _EDSR_PROTOCOL = "DIV2K 0801-0900, RGB, scale+2 border ignored (EDSR-PyTorch README)"
 _EDSR_FILES = {  # name: (file, PSNR on DIV2K val as published)
-    "edsr_baseline_x2": ("edsr_baseline_x2-1bc95232.pt", 34.61), "edsr_baseline_x3": ("edsr_baseline_x3-abf2a44e.pt", 30.92),
+    "edsr_baseline_x2": ("edsr_baseline_x2-1bc95232.pt", 34.61),
+    "edsr_baseline_x3": ("edsr_baseline_x3-abf2a44e.pt", 30.92),
     "edsr_baseline_x4": ("edsr_baseline_x4-6b446fab.pt", 28.95), "edsr_x2": ("edsr_x2-0edfb8a3.pt", 35.03),
     "edsr_x3": ("edsr_x3-ea3ef2c6.pt", 31.26), "edsr_x4": ("edsr_x4-4f62e9ef.pt", 29.25),
 }
@@ -124,12 +125,18 @@ def _edsr_pytorch():
 _DRIVE = "https://drive.usercontent.google.com/download?id={}&export=download&confirm=t"
 _BASICSR_PAGE = "https://github.com/XPixelGroup/BasicSR/blob/master/docs/ModelZoo.md"
 _BASICSR_FILES = {  # name: (file, Google Drive id as in BasicSR's scripts/download_pretrained_models.py, DIV2K100)
-    "basicsr_edsr_m_x2": ("EDSR_Mx2_f64b16_DIV2K_official-3ba7b086.pth", "1mREMGVDymId3NzIc2u90sl_X4-pb4ZcV", "34.6291"),
-    "basicsr_edsr_m_x3": ("EDSR_Mx3_f64b16_DIV2K_official-6908f88a.pth", "1EriqQqlIiRyPbrYGBbwr_FZzvb3iwqz5", "30.9438"),
-    "basicsr_edsr_m_x4": ("EDSR_Mx4_f64b16_DIV2K_official-0c287733.pth", "1bCK6cFYU01uJudLgUUe-jgx-tZ3ikOWn", "28.9679"),
-    "basicsr_edsr_l_x2": ("EDSR_Lx2_f256b32_DIV2K_official-be38e77d.pth", "15257lZCRZ0V6F9LzTyZFYbbPrqNjKyMU", "35.0495"),
-    "basicsr_edsr_l_x3": ("EDSR_Lx3_f256b32_DIV2K_official-3660f70d.pth", "18q_D434sLG_rAZeHGonAX8dkqjoyZ2su", "31.28"),
-    "basicsr_edsr_l_x4": ("EDSR_Lx4_f256b32_DIV2K_official-76ee1c8f.pth", "1GCi30YYCzgMCcgheGWGusP9aWKOAy5vl", "29.277"),
+    "basicsr_edsr_m_x2": ("EDSR_Mx2_f64b16_DIV2K_official-3ba7b086.pth",
+                          "1mREMGVDymId3NzIc2u90sl_X4-pb4ZcV", "34.6291"),
+    "basicsr_edsr_m_x3": ("EDSR_Mx3_f64b16_DIV2K_official-6908f88a.pth",
+                          "1EriqQqlIiRyPbrYGBbwr_FZzvb3iwqz5", "30.9438"),
+    "basicsr_edsr_m_x4": ("EDSR_Mx4_f64b16_DIV2K_official-0c287733.pth",
+                          "1bCK6cFYU01uJudLgUUe-jgx-tZ3ikOWn", "28.9679"),
+    "basicsr_edsr_l_x2": ("EDSR_Lx2_f256b32_DIV2K_official-be38e77d.pth",
+                          "15257lZCRZ0V6F9LzTyZFYbbPrqNjKyMU", "35.0495"),
+    "basicsr_edsr_l_x3": ("EDSR_Lx3_f256b32_DIV2K_official-3660f70d.pth",
+                          "18q_D434sLG_rAZeHGonAX8dkqjoyZ2su", "31.28"),
+    "basicsr_edsr_l_x4": ("EDSR_Lx4_f256b32_DIV2K_official-76ee1c8f.pth",
+                          "1GCi30YYCzgMCcgheGWGusP9aWKOAy5vl", "29.277"),
 }
 
 
@@ -138,7 +145,8 @@ def _basicsr():
         scale = int(name[-1])
         architecture = "edsr" if "_l_" in name else "edsr_baseline"
         yield Preset(name, architecture, scale, f"BasicSR's EDSR_{'L' if '_l_' in name else 'M'}x{scale} "
-                     "(EDSR-PyTorch's official weights in BasicSR's layout)", licence="Apache-2.0 (XPixelGroup/BasicSR)",
+                     "(EDSR-PyTorch's official weights in BasicSR's layout)",
+                     licence="Apache-2.0 (XPixelGroup/BasicSR)",
                      card=_BASICSR_PAGE, url=_DRIVE.format(drive_id), filename=filename,
                      sha256=_torch_hub_hash(filename), source="basicsr",
                      published=f"{psnr} dB, DIV2K100, RGB, scale border cropped (BasicSR ModelZoo)", page=_BASICSR_PAGE)

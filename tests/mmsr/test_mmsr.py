@@ -108,6 +108,20 @@ def test_class_tile_sets_split_real_training_photos():
                                    tiles.lr[0].astype("float32")[4:-4, 4:-4], atol=1.0)  # aligned pairs
 
 
+def test_default_boundaries_split_real_training_tiles_into_thirds():
+    """The seed's fixed boundaries (2, 4) split the embedded photos' tiles unevenly; the calibrated default
+    gives the equal thirds the README promises."""
+    from sr_keras.data import embedded_photos
+    from sr_keras.mmsr.tiles import cut_tiles
+    from sr_keras.mmsr.training import equal_boundaries
+
+    _, _, values = cut_tiles(embedded_photos("train", scale=4), 32, 8, 4.0)
+    fixed = np.bincount(classify(values, (2.0, 4.0)), minlength=3) / len(values)
+    assert fixed.max() - fixed.min() > 0.2, fixed  # what the fixed boundaries do here (42 / 9 / 48 %)
+    calibrated = np.bincount(classify(values, equal_boundaries(values, 3)), minlength=3)
+    assert calibrated.max() - calibrated.min() <= 1, calibrated
+
+
 def test_mmsr_train_then_upscale_command_lines(tmp_path):
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
     model_dir = tmp_path / "mmsr"
@@ -120,6 +134,9 @@ def test_mmsr_train_then_upscale_command_lines(tmp_path):
     manifest = json.loads((model_dir / "mmsr.json").read_text())
     assert sorted(manifest["models"]) == ["0", "1", "2"] and manifest["tile"] == 16
     assert sum(manifest["steps_per_class"].values()) in (5, 6, 7)
+    # no --mmsr_boundaries: calibrated on the training tiles (every class gets tiles), and said so
+    assert all(n > 0 for n in manifest["tiles_per_class"].values()), manifest["tiles_per_class"]
+    assert manifest["boundaries"] != [2.0, 4.0] and "calibrated on the training tiles" in train.stderr
     config = json.loads((model_dir / "class_2" / "config.json").read_text())
     assert config["num_res_blocks"] == 2 and config["discriminator_layers"] == 3
     assert json.loads((model_dir / "class_2" / "mmsr_class.json").read_text())["mmsr_class"] == 2
