@@ -7,6 +7,7 @@ one line starting with "error:"); 1 an unexpected internal error (one line; --ve
 130 / 143 training interrupted by SIGINT / SIGTERM after saving a checkpoint.
 """
 import dataclasses
+import os
 import sys
 import typing
 
@@ -32,13 +33,13 @@ def _parse_flags(argv):
         sys.exit(2)
 
 
-def run_cli(main, init_devices=True):
+def run_cli(main):
     """Runs an absl `main(argv) -> exit code` as a command: flags by `_parse_flags`, `app.UsageError` as one line
     and exit 2, any other exception as one line and exit 1 (with --verbose, its traceback).
 
-    `init_devices`: set up TensorFlow's devices first, with its start-up lines filtered (`sr_keras._quiet`);
-    commands that configure a tf.distribute strategy (training) must do that themselves before any device
-    exists (multi-worker collectives are configured at program start), inside `filtered_stderr()`.
+    TensorFlow's physical devices are listed first with its start-up lines filtered (`sr_keras._quiet`: the
+    "failed call to cuInit" line of machines without a GPU). Listing physical devices creates no logical device,
+    so multi-worker training can still configure its collectives afterwards.
     """
     from absl import app, flags
 
@@ -63,12 +64,33 @@ def run_cli(main, init_devices=True):
                   f"for the traceback)", file=sys.stderr)
             return 1
 
-    if init_devices:
-        with filtered_stderr():
-            import tensorflow as tf
+    with filtered_stderr():
+        import tensorflow as tf
 
-            tf.config.list_logical_devices()
+        tf.config.list_physical_devices()
     app.run(wrapped, flags_parser=_parse_flags)
+
+
+def _exit_at_once(signum, frame):
+    """A signal while the process exits after an interrupt: nothing is left to save, so exit now."""
+    os.write(2, b"interrupted again: exiting without saving\n")
+    os._exit(128 + signum)
+
+
+def exit_interrupted(interrupted, module):
+    """Prints a `TrainingInterrupted`'s one line with the command that resumes (`python -m <module>` and this
+    process's arguments) and exits with 128 + the signal number at once: the interpreter's teardown
+    (TensorFlow's threads) takes seconds in which a second signal would go unheard; everything is saved."""
+    import shlex
+    import signal
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _exit_at_once)
+    resume = "" if interrupted.again else f"; resume with: {shlex.join(['python', '-m', module, *sys.argv[1:]])}"
+    print(f"{interrupted}{resume}", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(interrupted.exit_code)
 
 
 def define_model_flags(flag_values, model_path_help="the generator's .keras file"):

@@ -5,8 +5,18 @@
     python -m sr_keras.train --model=srgan --init_from=runs/srresnet/generator_final_x4.keras
 
 Unset flags take the recipe's value (`--recipe`, default: the model's paper recipe; see
-sr_keras/training/recipes.py). Re-running the same command resumes from the latest checkpoint in --model_dir.
-One flag per setting of `sr_keras.training.config`; its help text lives there.
+sr_keras/training/recipes.py). Re-running the same command resumes from the latest checkpoint in --model_dir
+that reads back completely (a damaged one is named and skipped). One flag per setting of
+`sr_keras.training.config`; its help text lives there.
+
+Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves a checkpoint there and prints one line, e.g.
+`interrupted at step 37: checkpoint saved; resume with: python -m sr_keras.train ...`; a second signal exits at
+once without saving (the previous checkpoint stays the latest). One run at a time per --model_dir: the run
+holds `<model_dir>/.lock` (JSON pid, host, started); a lock left by a dead run on the same host is taken over,
+one from another host must be deleted by hand once that run is gone.
+
+Exit codes: 0 done; 2 bad flags or data, or --model_dir in use by another run; 3 non-finite loss;
+130 interrupted by SIGINT; 143 interrupted by SIGTERM (128 + the signal number).
 """
 import os
 import sys
@@ -39,6 +49,8 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     from sr_keras.data.io import DataError, ImageReadError
     from sr_keras.training import NonFiniteLossError, train
+    from sr_keras.cli_common import exit_interrupted
+    from sr_keras.training.run import TrainingInterrupted
 
     try:
         train(config_from_flags(FLAGS))
@@ -48,11 +60,15 @@ def main(argv):
     except NonFiniteLossError as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
+    except TrainingInterrupted as interrupted:
+        exit_interrupted(interrupted, "sr_keras.train")
     return 0
 
 
 def run():
-    app.run(main)
+    from sr_keras.cli_common import run_cli
+
+    run_cli(main)
 
 
 if __name__ == "__main__":

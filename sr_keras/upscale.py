@@ -9,7 +9,10 @@
 Every input is checked before anything is written; each output `<name>_x<scale>.png` is written under a
 temporary name and renamed into place, so an interrupted run never leaves a half-written image. Folders are
 searched recursively and their sub-folder structure is kept under --output_dir. Grayscale stays grayscale,
-RGBA keeps its alpha (upscaled with MATLAB bicubic), EXIF orientation is applied.
+RGBA keeps its alpha (upscaled with MATLAB bicubic), EXIF orientation is applied, 16-bit PNG and TIFF inputs give
+16-bit PNGs (--bit_depth=8 forces 8), and the input's ICC profile and EXIF data are written into the output.
+Memory: without --tile, the tile size is chosen from the model so the process stays under --max_memory, and the
+output is written band by band, never held whole.
 """
 import os
 import sys
@@ -27,7 +30,12 @@ flags.DEFINE_string("output_dir", None, "where the upscaled PNGs go (default: ne
                     "input folder, a sibling folder <folder>_x<scale>)")
 flags.DEFINE_integer("scale", None, "SR factor: picks the default model (default 4) when no model is given; "
                      "otherwise an error if the model's differs")
-flags.DEFINE_integer("tile", None, "LR tile size (bounded memory for large images); default whole image")
+flags.DEFINE_integer("tile", None, "LR tile size; default: chosen from --max_memory")
+flags.DEFINE_string("max_memory", None, "memory budget for the whole process, e.g. 2GB or 800MB: the tile size and "
+                    "tiles per batch are chosen from the model's graph to stay under it (default: a quarter of "
+                    "the available memory, at most 1.5 GB); an explicit --tile wins")
+flags.DEFINE_enum("bit_depth", None, ["8", "16"], "bits per channel of the outputs (default: the input's: 16 for "
+                  "16-bit PNG / TIFF, else 8)")
 flags.DEFINE_integer("overlap", 16, "LR overlap between tiles (blended)")
 flags.DEFINE_integer("batch_size", 4, "tiles per model call")
 flags.DEFINE_integer("pool_size", None, "FSA pool size (A-SRResNet; 4 for 2000px outputs)")
@@ -88,15 +96,6 @@ def load_model(scale):
     return pretrained.load(name), name, None
 
 
-def save_png_atomically(array, path):
-    from PIL import Image
-
-    from sr_keras.files import atomic_path
-
-    with atomic_path(path) as temporary:
-        Image.fromarray(array).save(temporary, format="PNG")
-
-
 def main(argv):
     logging.set_verbosity(logging.WARNING)
     inputs = argv[1:]
@@ -105,9 +104,14 @@ def main(argv):
     from sr_keras.cli_common import check_scale
     from sr_keras.data.io import DataError, ImageReadError, inspect_images
     from sr_keras.files import check_writable_dir
-    from sr_keras.inference import upscale
+    from sr_keras.inference.upscale import upscale_to_file
+    from sr_keras.inference.memory import default_max_memory, parse_bytes
 
     try:
+        try:
+            budget = parse_bytes(FLAGS.max_memory) if FLAGS.max_memory else default_max_memory()
+        except ValueError as error:
+            raise ValueError(f"--max_memory: {error}") from None
         output_dir = check_writable_dir(FLAGS.output_dir) if FLAGS.output_dir else None
         files = collect_inputs(inputs)
         readable = {info.path for info in inspect_images([p for p, _, _ in files], skip_bad=FLAGS.skip_bad,
@@ -127,11 +131,13 @@ def main(argv):
             raise FileExistsError(f"output exists: {existing[0]} (use --overwrite)")
         for index, (path, target) in enumerate(targets, 1):
             began = time.perf_counter()
-            result = upscale(model, path, tile=tile, overlap=overlap, batch_size=FLAGS.batch_size,
-                             self_ensemble=FLAGS.self_ensemble, pool_size=FLAGS.pool_size)
-            save_png_atomically(result, target)
-            print(f"[{index}/{len(targets)}] {path} -> {target} ({result.shape[1]}x{result.shape[0]}, "
-                  f"{time.perf_counter() - began:.1f} s)", file=sys.stderr)
+            done = upscale_to_file(model, path, target, tile=tile, overlap=overlap, batch_size=FLAGS.batch_size,
+                                   self_ensemble=FLAGS.self_ensemble, pool_size=FLAGS.pool_size,
+                                   max_memory=None if tile else budget,
+                                   bit_depth=int(FLAGS.bit_depth) if FLAGS.bit_depth else None)
+            plan = (f"tiles of {done['tile']} px, {done['batch_size']} per batch" if done["tile"] else "whole image")
+            print(f"[{index}/{len(targets)}] {path} -> {target} ({done['width']}x{done['height']}, "
+                  f"{done['bit_depth']}-bit, {plan}, {time.perf_counter() - began:.1f} s)", file=sys.stderr)
     except (ValueError, DataError, ImageReadError, FileNotFoundError, FileExistsError, PermissionError,
             MemoryError) as error:
         print(f"error: {error}", file=sys.stderr)

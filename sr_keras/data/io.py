@@ -187,6 +187,106 @@ def read_image_with_alpha(path, exif_transpose=True):
     return _to_rgb_uint8(image, path), alpha
 
 
+@dataclasses.dataclass
+class SourceImage:
+    """An image file as `upscale` reads it: pixels at their own bit depth and what a faithful output carries.
+
+    Attributes:
+        rgb: uint8 or uint16 [H, W, 3] (gray files replicated to RGB), EXIF orientation applied.
+        alpha: the alpha channel [H, W] of the same dtype, or None.
+        gray: the file holds one gray channel (and maybe alpha).
+        bit_depth: 8 or 16.
+        icc_profile: the embedded ICC profile (bytes) or None.
+        exif: the EXIF block (bytes) with its orientation set to 1 (the pixels are already turned), or None.
+    """
+
+    rgb: np.ndarray
+    alpha: object
+    gray: bool
+    bit_depth: int
+    icc_profile: object
+    exif: object
+
+
+_ORIENTATION = 0x0112
+
+
+def _orient(array, orientation):
+    """Applies an EXIF orientation (1-8) to an array [H, W, ...] as `ImageOps.exif_transpose` does to images."""
+    turned = {
+        2: lambda a: a[:, ::-1],                         # FLIP_LEFT_RIGHT
+        3: lambda a: np.rot90(a, 2),                     # ROTATE_180
+        4: lambda a: a[::-1],                            # FLIP_TOP_BOTTOM
+        5: lambda a: a.swapaxes(0, 1),                   # TRANSPOSE
+        6: lambda a: np.rot90(a, 3),                     # ROTATE_270 (counter-clockwise)
+        7: lambda a: a[::-1, ::-1].swapaxes(0, 1),       # TRANSVERSE
+        8: lambda a: np.rot90(a, 1),                     # ROTATE_90
+    }.get(orientation, lambda a: a)(array)
+    return np.ascontiguousarray(turned)
+
+
+def _is_16_bit(image, path):
+    if image.format == "PNG":
+        with open(path, "rb") as handle:
+            header = handle.read(26)
+        return len(header) == 26 and header[24] == 16
+    if image.format == "TIFF":
+        bits = image.tag_v2.get(258, (8,))
+        return (bits if isinstance(bits, int) else max(bits)) == 16
+    return image.mode.startswith("I;16")
+
+
+def _decode_16_bit(image, path):
+    """uint16 [H, W, C] of a 16-bit PNG (TensorFlow's decoder) or TIFF (tifffile, or Pillow for gray)."""
+    if image.format == "PNG":
+        with open(path, "rb") as handle:
+            return tf.io.decode_png(handle.read(), channels=0, dtype=tf.uint16).numpy()
+    if image.mode.startswith("I;16"):
+        return np.asarray(image).astype("uint16")[..., None]
+    try:
+        import tifffile
+    except ImportError:
+        raise ImageReadError(f"cannot read the 16-bit TIFF {path}: pip install tifffile") from None
+    array = np.asarray(tifffile.imread(path))
+    if array.dtype != np.uint16 or array.ndim not in (2, 3):
+        raise ImageReadError(f"cannot read image {path}: a TIFF of {array.dtype} {list(array.shape)}")
+    return array[..., None] if array.ndim == 2 else array
+
+
+def read_source_image(path):
+    """Reads an image file for upscaling, keeping 16 bits, alpha, grayness, the ICC profile and the EXIF data
+    (`SourceImage`). The declared size is checked first (`max_pixels`).
+
+    Raises:
+        ImageReadError: the file is missing, not an image, corrupt, too large, or of an unsupported kind.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ImageReadError(f"image file not found: {path}")
+    image = _open_header(path)
+    icc = image.info.get("icc_profile") or None
+    exif_data = image.getexif()
+    orientation = exif_data.get(_ORIENTATION, 1)
+    exif = None
+    if len(exif_data):
+        exif_data[_ORIENTATION] = 1
+        exif = exif_data.tobytes()
+    if _is_16_bit(image, path):
+        try:
+            pixels = _decode_16_bit(image, path)
+        except (tf.errors.InvalidArgumentError, OSError, ValueError) as error:
+            raise ImageReadError(f"cannot read image {path}: {str(error).splitlines()[0]}") from None
+        pixels = _orient(pixels, orientation)
+        channels = pixels.shape[-1]
+        gray = channels in (1, 2)
+        rgb = np.repeat(pixels[..., :1], 3, axis=-1) if gray else pixels[..., :3]
+        alpha = pixels[..., -1] if channels in (2, 4) else None
+        return SourceImage(np.ascontiguousarray(rgb), alpha, gray, 16, icc, exif)
+    rgb, alpha = read_image_with_alpha(path)
+    gray = image.mode in GRAY_MODES or image.mode == "LA"
+    return SourceImage(rgb, alpha, gray, 8, icc, exif)
+
+
 def _inspect_one(path, full):
     path = os.fspath(path)
     if full:

@@ -6,14 +6,18 @@
 - `self_ensemble(fn, lr)`: the EDSR+ geometric self-ensemble of any function.
 - `attention_bytes` / `check_attention_memory` / `AttentionMemoryError`: the attention-map memory of models
   with `FlexibleSelfAttention` layers, checked by `upscale` before it runs.
+- `plan_tiles` / `default_max_memory` / `MemoryBudgetError`: the tile size and batch that keep a whole upscale
+  under a memory budget (`upscale(..., max_memory=...)`, `python -m sr_keras.upscale --max_memory=1GB`).
 """
 from sr_keras.inference.ensemble import self_ensemble
 from sr_keras.inference.memory import (
-    DEFAULT_MAX_ATTENTION_BYTES, AttentionMemoryError, attention_bytes, check_attention_memory)
+    DEFAULT_MAX_ATTENTION_BYTES, AttentionMemoryError, MemoryBudgetError, attention_bytes, check_attention_memory,
+    default_max_memory, plan_tiles)
 from sr_keras.inference.tiling import blend_weights, tile_starts
 from sr_keras.inference.upscale import infer_scale, predict, upscale
 
 __all__ = [
-    "DEFAULT_MAX_ATTENTION_BYTES", "AttentionMemoryError", "attention_bytes", "blend_weights",
-    "check_attention_memory", "infer_scale", "predict", "self_ensemble", "tile_starts", "upscale",
+    "DEFAULT_MAX_ATTENTION_BYTES", "AttentionMemoryError", "MemoryBudgetError", "attention_bytes", "blend_weights",
+    "check_attention_memory", "default_max_memory", "infer_scale", "plan_tiles", "predict", "self_ensemble",
+    "tile_starts", "upscale",
 ]

@@ -1,4 +1,5 @@
-"""Memory estimates for the attention maps of `FlexibleSelfAttention` layers, checked before inference.
+"""Memory estimates made before inference: the attention maps of `FlexibleSelfAttention` layers, and the
+tile size that keeps a whole upscale under a memory budget (`plan_tiles`, `upscale --max_memory`).
 
 An FSA layer with pool size p on a feature map of h x w positions attends over N = ceil(h/p) * ceil(w/p)
 pooled positions and holds two [batch, N, N] float32 maps at once (the logits and their softmax). N grows with
@@ -7,6 +8,7 @@ the image area, so the maps grow with its square: A-SRResNet at p = 1 on a 350 x
 `AttentionMemoryError` instead of letting TensorFlow try (and fail, or swap) to allocate it.
 """
 import math
+import os
 
 import keras
 
@@ -14,7 +16,8 @@ from sr_keras.layers import FlexibleSelfAttention, iter_layers
 
 __all__ = [
     "AttentionMemoryError", "DEFAULT_MAX_ATTENTION_BYTES", "attention_bytes", "attention_feature_sizes",
-    "attention_layers", "check_attention_memory",
+    "attention_layers", "check_attention_memory", "MemoryBudgetError", "activation_elements_per_pixel",
+    "default_max_memory", "parse_bytes", "plan_tiles",
 ]
 
 DEFAULT_MAX_ATTENTION_BYTES = 4 * 2 ** 30
@@ -146,3 +149,145 @@ def check_attention_memory(model, height, width, batch=1, limit=DEFAULT_MAX_ATTE
         f"the attention maps of {getattr(model, 'name', 'the model')!r} would need {needed / 1e9:.1f} GB "
         f"({needed} bytes) for a {height}x{width} input (batch {batch}, pool_size={pool_text}), more than the "
         f"limit of {limit / 1e9:.1f} GB; {advice} (or raise max_attention_bytes)")
+
+
+# ------------------------------------------------------------------------------------ tiles from a budget
+
+_FLOAT_BYTES = 4
+# Peak resident memory grows by about the estimated live activations: measured on the 2-core test machine,
+# EDSR baseline x4 (estimate 2048 floats = 8.0 kB per LR tile pixel) on a 1000x1000 photo peaked at 944 MB
+# with 128-pixel tiles and 1351 MB with 256-pixel tiles, 8.3 kB per added tile pixel. The margin covers
+# oneDNN scratch buffers and TensorFlow's allocator.
+ACTIVATION_OVERHEAD = 1.25
+# Memory the first model run adds beyond what is counted (the traced graph, oneDNN's primitive cache): on a
+# 2000x2000 photo at x4 with 128-pixel tiles the count without it was 1005 MB and the measured peak 1027 MB.
+RUNTIME_MARGIN = 64 * 2 ** 20
+_BUDGET_TILES = (512, 448, 384, 320, 256, 224, 192, 160, 128, 96, 64, 48, 32)
+
+
+def activation_elements_per_pixel(model, probe=32):
+    """Peak live activation elements per LR input pixel of `model`, from its graph (nothing is run).
+
+    Every layer's output size comes from symbolic shape inference on a `probe` x `probe` input; a tensor is
+    live from the layer that makes it to the last layer that reads it, layers running in model order (as the
+    traced graph does). Returns None for models that are not functional graphs.
+    """
+    layers = [layer for layer in getattr(model, "layers", []) if not isinstance(layer, keras.layers.InputLayer)]
+    if not layers or not getattr(model, "inputs", None):
+        return None
+    try:
+        outputs = [layer.output for layer in layers]
+        specs = keras.Model(model.inputs, outputs).compute_output_spec(keras.KerasTensor((1, probe, probe, 3)))
+    except Exception:  # noqa: BLE001 - shared or nested layers, fixed input sizes: no estimate
+        return None
+    size = {id(t): math.prod(int(d) for d in spec.shape[1:]) for t, spec in zip(outputs, specs)}
+    size[id(model.inputs[0])] = probe * probe * 3
+    last_use = {}
+    for index, layer in enumerate(layers):
+        inputs = layer.input if isinstance(layer.input, (list, tuple)) else [layer.input]
+        for tensor in inputs:
+            last_use[id(tensor)] = index
+    alive, peak = {id(model.inputs[0]): size[id(model.inputs[0])]}, 0
+    for index, layer in enumerate(layers):
+        alive[id(layer.output)] = size[id(layer.output)]
+        peak = max(peak, sum(alive.values()))
+        alive = {t: n for t, n in alive.items() if last_use.get(t, -1) > index}
+    return peak / (probe * probe)
+
+
+def available_memory():
+    """Bytes of memory available to this process: MemAvailable of /proc/meminfo (Linux), else None."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def resident_memory():
+    """This process's resident memory in bytes (/proc/self/statm), or 0 where unknown."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def default_max_memory():
+    """The default budget of `plan_tiles`: a quarter of the available memory, at most 1.5 GB (2 GB of peak
+    resident memory for the process is the promise), at least 0.5 GB."""
+    available = available_memory()
+    cap = int(1.5 * 2 ** 30)
+    return cap if available is None else max(min(available // 4, cap), 2 ** 29)
+
+
+class MemoryBudgetError(MemoryError, ValueError):
+    """No tile size fits the memory budget; the message gives the budget and what the smallest tile needs."""
+
+
+def plan_tiles(model, height, width, scale, budget, overlap=16, max_batch=4, output_in_memory=True):
+    """The (tile, batch_size) that keeps upscaling a `height` x `width` image under `budget` bytes of resident
+    memory, or (None, 1) when the whole image fits in one pass.
+
+    What is counted: the memory the process already holds (the runtime, the model), the input as float32, the
+    uint8 output (unless `output_in_memory` is False: `upscale_to_file` streams it), the float32 band of blended
+    tile rows, and the tiles' live activations (from the model's
+    graph, `activation_elements_per_pixel`, times `ACTIVATION_OVERHEAD`). The largest tile from 512 down to
+    32 that fits is taken, then as many tiles per batch (up to `max_batch`) as still fit.
+
+    Raises:
+        MemoryBudgetError: even the smallest tile does not fit (the message says how much is needed).
+    """
+    per_pixel = activation_elements_per_pixel(model)
+    if per_pixel is None:
+        per_pixel = 64.0 * 3 * scale * scale  # unknown graph: assume 64-channel features at HR size
+    activation = per_pixel * _FLOAT_BYTES * ACTIVATION_OVERHEAD
+    fixed = resident_memory() + RUNTIME_MARGIN + height * width * 3 * _FLOAT_BYTES
+    if output_in_memory:
+        fixed += height * width * scale * scale * 3
+
+    def need(run_h, run_w, batch, band_h):
+        band = 2.5 * band_h * scale * width * scale * 3 * _FLOAT_BYTES  # band, weights, the converted copy
+        return fixed + band + activation * run_h * run_w * batch
+
+    if need(height, width, 1, 0) + height * width * scale * scale * 3 * _FLOAT_BYTES <= budget:
+        return None, 1
+    for tile in _BUDGET_TILES:
+        if tile <= overlap or tile > max(height, width):
+            continue
+        run_h, run_w = min(tile, height), min(tile, width)
+        if need(run_h, run_w, 1, run_h) > budget:
+            continue
+        batch = 1
+        while batch < max_batch and need(run_h, run_w, batch + 1, run_h) <= budget:
+            batch += 1
+        return tile, batch
+    smallest = next((t for t in reversed(_BUDGET_TILES) if t > overlap), _BUDGET_TILES[0])
+    raise MemoryBudgetError(f"a memory budget of {budget / 2 ** 30:.2f} GB is too small for a {width}x{height} "
+                            f"image at x{scale}: even {smallest}-pixel tiles need "
+                            f"{need(smallest, smallest, 1, smallest) / 2 ** 30:.2f} GB")
+
+
+def parse_bytes(text):
+    """'2GB', '1.5G', '800MB', '512M', '1000000' -> bytes (powers of 1024 for K/M/G/T).
+
+    Raises:
+        ValueError: not a positive amount with an optional unit (the message shows the accepted forms).
+    """
+    value = str(text).strip().upper().replace(" ", "")
+    units = {"T": 2 ** 40, "G": 2 ** 30, "M": 2 ** 20, "K": 2 ** 10}
+    number, factor = value, 1
+    for suffix in ("TB", "GB", "MB", "KB", "T", "G", "M", "K", "B"):
+        if value.endswith(suffix):
+            number, factor = value[: -len(suffix)], units.get(suffix[0], 1)
+            break
+    try:
+        amount = float(number) * factor
+    except ValueError:
+        amount = 0
+    if not amount > 0:
+        raise ValueError(f"expected an amount of memory such as 2GB, 1.5G or 800MB, got {text!r}")
+    return int(amount)

@@ -97,7 +97,8 @@ def blend_weights(length, overlap, inside_start, inside_end):
     return weights.astype("float32")
 
 
-def predict_tiled(run_batch, lr, scale, tile, overlap, batch_size, on_batch=None, convert=None, out_dtype="float32"):
+def predict_tiled(run_batch, lr, scale, tile, overlap, batch_size, on_batch=None, convert=None, out_dtype="float32",
+                  sink=None):
     """Super-resolves `lr` tile by tile and blends the tile outputs (see the module docstring).
 
     Tiles are processed one row at a time and the HR rows that no later tile touches are finalised (divided by
@@ -113,19 +114,30 @@ def predict_tiled(run_batch, lr, scale, tile, overlap, batch_size, on_batch=None
         overlap: overlap in LR pixels.
         batch_size: tiles per `run_batch` call (within one row of tiles).
         on_batch: optional callback receiving the number of tiles finished after each call.
-        convert: optional function applied to each finished float32 band before it is stored (e.g. clip,
-            round and cast to uint8).
+        convert: optional function `convert(band, first_row)` applied to each finished float32 band of HR rows
+            (starting at HR row `first_row`) before it is stored (e.g. clip, round and cast to uint8); it may
+            change the channel count.
         out_dtype: dtype of the returned array (that of `convert`'s output).
+        sink: optional function receiving each finished (converted) band in order, top to bottom; then nothing
+            is kept (e.g. the rows go straight into a file) and None is returned.
 
     Returns:
-        numpy [scale*H, scale*W, 3] of `out_dtype`; float32 and not clipped by default.
+        numpy [scale*H, scale*W, C] of `out_dtype` (C = 3 unless `convert` changes it); float32 and not
+        clipped by default; None with `sink`.
     """
     height, width = lr.shape[:2]
     ys, tile_h = tile_starts(height, tile, overlap)
     xs, tile_w = tile_starts(width, tile, overlap)
     hr_overlap = overlap * scale
     cols = {x: blend_weights(tile_w * scale, hr_overlap, x > 0, x + tile_w < width) for x in xs}
-    out = np.empty((height * scale, width * scale, 3), out_dtype)
+    out, written = None, 0
+    if sink is None:
+        def sink(rows):  # collect the bands into the returned array
+            nonlocal out, written
+            if out is None:
+                out = np.empty((height * scale, width * scale) + rows.shape[2:], out_dtype or rows.dtype)
+            out[written: written + len(rows)] = rows
+            written += len(rows)
     band_h = tile_h * scale
     carry_total = carry_weight = None
     for row, y in enumerate(ys):
@@ -151,6 +163,6 @@ def predict_tiled(run_batch, lr, scale, tile, overlap, batch_size, on_batch=None
         if not np.all(weight_sum[:done] > 0):  # cannot happen for tile > overlap; guards against future edits.
             raise RuntimeError("tiling left pixels without weight")
         band = np.divide(total[:done], weight_sum[:done], out=total[:done])
-        out[y * scale: y * scale + done] = convert(band) if convert is not None else band
+        sink(convert(band, y * scale) if convert is not None else band)
         carry_total, carry_weight = total[done:], weight_sum[done:]
     return out

@@ -7,6 +7,7 @@
 common layout (grayscale, RGB, RGBA; 8-bit, 16-bit or float) and returns uint8 in the same layout.
 """
 import collections
+import dataclasses
 import numbers
 import os
 import sys
@@ -19,9 +20,10 @@ import numpy as np
 import tensorflow as tf
 
 from sr_keras.data.degrade import imresize
-from sr_keras.data.io import is_grayscale_file, read_image_with_alpha
+from sr_keras.data.io import read_source_image
 from sr_keras.inference.ensemble import self_ensemble as ensemble_mean
-from sr_keras.inference.memory import DEFAULT_MAX_ATTENTION_BYTES, attention_layers, check_attention_memory
+from sr_keras.inference.memory import (
+    DEFAULT_MAX_ATTENTION_BYTES, attention_layers, check_attention_memory, plan_tiles)
 from sr_keras.inference.tiling import check_tiling, predict_tiled, tile_starts
 from sr_keras.layers import set_pool_size
 from sr_keras.models.generator import model_scale
@@ -200,7 +202,8 @@ def _as_lr(lr):
     return array.astype("float32", copy=False)
 
 
-def predict(model, lr, tile=None, overlap=16, batch_size=4, self_ensemble=False, progress=None, _uint8=False):
+def predict(model, lr, tile=None, overlap=16, batch_size=4, self_ensemble=False, progress=None, _convert=None,
+            _sink=None):
     """Super-resolves one float RGB image, whole or in overlapping tiles, optionally with self-ensemble.
 
     Tiling (`sr_keras.inference.tiling`): the fewest tiles of at most `tile` x `tile` LR pixels overlapping
@@ -257,15 +260,20 @@ def predict(model, lr, tile=None, overlap=16, batch_size=4, self_ensemble=False,
             output = run_batch(image[None])[0]
             reporter.update(1)
             return output
-        if _uint8 and not self_ensemble:  # stream finished rows straight to uint8 (bounded float memory)
+        if _convert is not None and not self_ensemble:  # finished rows converted (and sunk) band by band
             return predict_tiled(run_batch, image, scale, tile, overlap, batch_size, on_batch=reporter.update,
-                                 convert=_to_uint8, out_dtype="uint8")
+                                 convert=_convert, out_dtype=None, sink=_sink)
         return predict_tiled(run_batch, image, scale, tile, overlap, batch_size, on_batch=reporter.update)
 
     try:
         result = ensemble_mean(single_pass, lr) if self_ensemble else single_pass(lr)
     finally:
         reporter.close()
+    if _convert is not None and (tile is None or self_ensemble):  # one band: the whole image
+        result = _convert(result, 0)
+        if _sink is not None:
+            _sink(result)
+            result = None
     return result
 
 
@@ -292,15 +300,32 @@ def _as_float_pixels(array, what):
     return array.astype("float32")
 
 
+@dataclasses.dataclass
+class _Source:
+    """An input as `upscale` runs it: float RGB for the model plus what the output must keep."""
+
+    rgb: np.ndarray            # float32 [H, W, 3] in [0, 255]
+    alpha: object              # float32 [H, W] in [0, 255] or None
+    layout: str                # "gray2" ([H, W] out), "gray3" ([H, W, 1]), "rgb", "rgba"
+    bit_depth: int             # 8 or 16: the input's
+    icc_profile: object = None
+    exif: object = None
+
+    @property
+    def channels(self):
+        return {"gray2": 1, "gray3": 1, "rgb": 3, "rgba": 4}[self.layout] + (
+            1 if self.layout.startswith("gray") and self.alpha is not None else 0)
+
+
 def _load(image):
-    """Returns (rgb float32 [H, W, 3], alpha float32 [H, W] or None, layout), layout "gray2", "gray3", "rgb"
-    or "rgba"."""
+    """The `_Source` of a path (`read_source_image`: 16 bits, alpha, gray, ICC and EXIF kept) or an array."""
     if isinstance(image, (str, os.PathLike)):
-        rgb, alpha = read_image_with_alpha(image)
-        if alpha is None and is_grayscale_file(image):
-            return rgb.astype("float32"), None, "gray2"
-        alpha = None if alpha is None else alpha.astype("float32")
-        return rgb.astype("float32"), alpha, "rgb" if alpha is None else "rgba"
+        source = read_source_image(image)
+        divisor = np.float32(257.0) if source.bit_depth == 16 else np.float32(1.0)
+        rgb = source.rgb.astype("float32") / divisor
+        alpha = None if source.alpha is None else source.alpha.astype("float32") / divisor
+        layout = "gray2" if source.gray else ("rgb" if alpha is None else "rgba")
+        return _Source(rgb, alpha, layout, source.bit_depth, source.icc_profile, source.exif)
     array = np.asarray(image)
     what = "upscale"
     if array.dtype.kind not in "uif":
@@ -314,26 +339,38 @@ def _load(image):
                          f"channels with shape {array.shape}")
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"{what}: empty image of shape {array.shape}")
+    bits = 16 if array.dtype == np.uint16 else 8
     pixels = _as_float_pixels(array, what)
     if pixels.ndim == 2:
-        return np.repeat(pixels[..., None], 3, axis=-1), None, "gray2"
+        return _Source(np.repeat(pixels[..., None], 3, axis=-1), None, "gray2", bits)
     if pixels.shape[-1] == 1:
-        return np.repeat(pixels, 3, axis=-1), None, "gray3"
+        return _Source(np.repeat(pixels, 3, axis=-1), None, "gray3", bits)
     if pixels.shape[-1] == 4:
-        return pixels[..., :3], pixels[..., 3], "rgba"
-    return pixels, None, "rgb"
+        return _Source(pixels[..., :3], pixels[..., 3], "rgba", bits)
+    return _Source(pixels, None, "rgb", bits)
+
+
+def _to_uint16(values):
+    """[0, 255] floats -> uint16: the value nearest 257 x that rounds back (v / 257, half to even) to
+    `_to_uint8(x)`, so a 16-bit output reduced to 8 bits equals the 8-bit output exactly."""
+    values = np.clip(values, 0.0, 255.0)
+    eight = np.rint(values)
+    offset = np.clip(np.rint((values - eight) * 257.0), -128.0, 128.0)
+    return (eight * 257.0 + offset).astype("uint16")
 
 
 def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=False, progress=None,
-            pool_size=None, max_attention_bytes=DEFAULT_MAX_ATTENTION_BYTES):
-    """Super-resolves an image file or array to uint8, keeping its layout (gray, RGB or RGBA).
+            pool_size=None, max_attention_bytes=DEFAULT_MAX_ATTENTION_BYTES, max_memory=None, bit_depth=None,
+            _sink=None, _source=None, _plan=None):
+    """Super-resolves an image file or array to uint8 (uint16 for 16-bit inputs), keeping its layout (gray,
+    RGB or RGBA).
 
     Inputs:
-        - a path (str or os.PathLike), read with `sr_keras.data.io.read_image_with_alpha` (EXIF orientation
+        - a path (str or os.PathLike), read with `sr_keras.data.io.read_source_image` (EXIF orientation
           applied; a grayscale file gives a grayscale result, as a grayscale array does; an alpha channel is
-          kept);
-        - an array of dtype uint8, uint16 (16-bit values are divided by 257 to the 8-bit range, without
-          rounding), another integer type with values in [0, 255], or float with values in [0, 255]; of shape
+          kept; 16-bit PNG and TIFF files are read at 16 bits);
+        - an array of dtype uint8, uint16 (16-bit values are divided by 257 to the 8-bit range for the
+          model, without rounding), another integer type with values in [0, 255], or float with values in [0, 255]; of shape
           [H, W] or [H, W, 1] (grayscale: replicated to RGB for the model, the output converted back with the
           BT.601 luma weights 0.299, 0.587, 0.114), [H, W, 3] (RGB) or [H, W, 4] (RGBA: RGB through the
           model, alpha upscaled with MATLAB bicubic `imresize`).
@@ -351,19 +388,27 @@ def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=Fal
             `model` is left as it was (use `sr_keras.layers.set_pool_size` to change a model for good).
             ValueError for a model without FSA layers or a pool size that is not a positive integer.
         max_attention_bytes: the largest attention-map memory allowed, in bytes (default 4 GiB).
+        max_memory: with `tile` None, a budget in bytes for the whole process: the tile size and tiles per
+            batch (at most `batch_size`) are chosen from the model's graph so that the peak resident memory
+            stays under it (`sr_keras.inference.memory.plan_tiles`; `default_max_memory()` is the CLI's
+            default). None (default) with `tile` None runs the whole image at once.
+        bit_depth: 8 (uint8) or 16 (uint16) output; None (default) follows the input: 16 for uint16 arrays and
+            16-bit files. A 16-bit output v reduces to the 8-bit output exactly as round(v / 257).
 
     Returns:
-        uint8 numpy: [sH, sW] for [H, W] input, [sH, sW, 1], [sH, sW, 3] or [sH, sW, 4] otherwise; values
-        clipped to [0, 255] and rounded half to even.
+        uint8 (or uint16) numpy: [sH, sW] for [H, W] input, [sH, sW, 1], [sH, sW, 3] or [sH, sW, 4]
+        otherwise; values clipped to [0, 255] (times 257 for 16 bits) and rounded half to even.
 
     Raises:
         ValueError: wrong rank, channel count, empty image or non-numeric dtype (the message gives the
             shape), bad tiling arguments, or a bad `pool_size` or one for a model without FSA layers.
         AttentionMemoryError: the attention maps would not fit in `max_attention_bytes`.
+        MemoryBudgetError: no tile size fits `max_memory`.
         sr_keras.data.io.ImageReadError: an unreadable file.
     """
     if pool_size is None:
-        return _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, max_attention_bytes)
+        return _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, max_attention_bytes,
+                        max_memory, bit_depth, _sink, _source, _plan)
     layers = attention_layers(model)
     if not layers:
         set_pool_size(model, pool_size)  # raises the ValueError naming the model
@@ -374,16 +419,30 @@ def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=Fal
         # traced function per pool-size setting, so this call traces (or reuses) its own.
         for layer in layers:
             layer.pool_size = pool_size
-        return _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, max_attention_bytes)
+        return _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, max_attention_bytes,
+                        max_memory, bit_depth, _sink, _source, _plan)
     finally:
         for layer, value in previous:
             layer.pool_size = value
 
 
-def _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, max_attention_bytes):
-    """`upscale` with the model's FSA pool sizes as they are."""
-    rgb, alpha, layout = _load(image)
+def _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, max_attention_bytes, max_memory,
+             bit_depth=None, sink=None, source=None, plan=None):
+    """`upscale` with the model's FSA pool sizes as they are; with `sink`, the output rows go to it band by band
+    (top to bottom) and None is returned."""
+    source = source or _load(image)
+    rgb = source.rgb
     tile, overlap, batch_size = check_tiling(tile, overlap, batch_size)
+    bits = source.bit_depth if bit_depth is None else bit_depth
+    if bits not in (8, 16):
+        raise ValueError(f"bit_depth must be 8 or 16 (or None: the input's), got {bit_depth!r}")
+    if tile is None and max_memory is not None:
+        if not isinstance(max_memory, numbers.Real) or max_memory <= 0:
+            raise ValueError(f"max_memory must be a positive number of bytes, got {max_memory!r}")
+        tile, batch_size = plan_tiles(model, rgb.shape[0], rgb.shape[1], infer_scale(model), max_memory, overlap,
+                                      max_batch=batch_size, output_in_memory=sink is None)
+    if plan is not None:
+        plan.update(tile=tile, batch_size=batch_size)
     if not isinstance(max_attention_bytes, numbers.Real) or max_attention_bytes <= 0:
         raise ValueError(f"max_attention_bytes must be a positive number, got {max_attention_bytes!r}")
     height, width = rgb.shape[:2]
@@ -395,16 +454,50 @@ def _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, m
             xs, run_w = tile_starts(width, tile, overlap)
             batch = min(batch_size, len(ys) * len(xs))
         check_attention_memory(model, run_h, run_w, batch, limit=max_attention_bytes)
-    sr = predict(model, rgb, tile=tile, overlap=overlap, batch_size=batch_size, self_ensemble=self_ensemble,
-                 progress=progress, _uint8=layout == "rgb")
-    if sr.dtype == np.uint8:
-        return sr
-    if layout in ("gray2", "gray3"):
-        luma = sr.astype("float64") @ np.asarray(LUMA_WEIGHTS, "float64")
-        gray = _to_uint8(luma)
-        return gray if layout == "gray2" else gray[..., None]
-    out = _to_uint8(sr)
-    if layout == "rgba":
-        alpha_hr = np.asarray(imresize(alpha[..., None], output_size=(sr.shape[0], sr.shape[1])))
-        out = np.concatenate([out, _to_uint8(alpha_hr)], axis=-1)
-    return out
+    to_int = _to_uint16 if bits == 16 else _to_uint8
+    alpha_hr = None
+    if source.alpha is not None:
+        scale = infer_scale(model)
+        alpha_hr = to_int(np.asarray(imresize(source.alpha[..., None], output_size=(height * scale, width * scale))))
+
+    def convert(band, first_row):
+        if source.layout in ("gray2", "gray3"):
+            rows = to_int(band.astype("float64") @ np.asarray(LUMA_WEIGHTS, "float64"))[..., None]
+        else:
+            rows = to_int(band)
+        if alpha_hr is not None:
+            rows = np.concatenate([rows, alpha_hr[first_row:first_row + len(rows)]], axis=-1)
+        return rows[..., 0] if source.layout == "gray2" and alpha_hr is None else rows
+
+    return predict(model, rgb, tile=tile, overlap=overlap, batch_size=batch_size, self_ensemble=self_ensemble,
+                   progress=progress, _convert=convert, _sink=sink)
+
+
+def upscale_to_file(model, image, path, tile=None, overlap=16, batch_size=4, self_ensemble=False, progress=None,
+                    pool_size=None, max_attention_bytes=DEFAULT_MAX_ATTENTION_BYTES, max_memory=None,
+                    bit_depth=None):
+    """Upscales `image` (as `upscale` does) straight into the PNG file `path`, band by band: the output is never
+    held whole (an 8000 x 8000 result costs its band of rows, not 192 MB), 16-bit inputs give 16-bit PNGs
+    (`bit_depth=8` forces 8), and a file input's ICC profile and EXIF data (orientation reset, the pixels being
+    turned already) are written into the output. The file appears only when complete
+    (`sr_keras.files.atomic_path`).
+
+    Returns:
+        {"width", "height", "channels", "bit_depth"} of the written image, and the "tile" and "batch_size" it
+        ran with (chosen from `max_memory` when `tile` is None).
+    """
+    from sr_keras.data.png import PNGWriter
+    from sr_keras.files import atomic_path
+
+    source = _load(image)
+    scale = infer_scale(model)
+    bits = source.bit_depth if bit_depth is None else bit_depth
+    height, width = source.rgb.shape[0] * scale, source.rgb.shape[1] * scale
+    plan = {"tile": tile, "batch_size": batch_size}
+    with atomic_path(path) as temporary:
+        with PNGWriter(temporary, width, height, source.channels, bits if bits in (8, 16) else 8,
+                       icc_profile=source.icc_profile, exif=source.exif) as writer:
+            upscale(model, image, tile=tile, overlap=overlap, batch_size=batch_size, self_ensemble=self_ensemble,
+                    progress=progress, pool_size=pool_size, max_attention_bytes=max_attention_bytes,
+                    max_memory=max_memory, bit_depth=bit_depth, _sink=writer.write_rows, _source=source, _plan=plan)
+    return {"width": width, "height": height, "channels": source.channels, "bit_depth": bits, **plan}

@@ -135,7 +135,9 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     if len(argv) < 2 or argv[1] not in ("train", "classify"):
         raise app.UsageError("usage: python -m sr_keras.mmsr {train,classify} [flags]")
+    from sr_keras.cli_common import exit_interrupted
     from sr_keras.data.io import DataError
+    from sr_keras.training.run import TrainingInterrupted
 
     try:
         config, mmsr = configs_from_flags(FLAGS)
@@ -143,6 +145,8 @@ def main(argv):
             classify(config, mmsr)
         else:
             train(config, mmsr, sys.argv[2:])
+    except TrainingInterrupted as interrupted:
+        exit_interrupted(interrupted, "sr_keras.mmsr")
     except (ValueError, DataError, FileNotFoundError, RuntimeError) as error:
         print(f"error: {flag_error(error)}", file=sys.stderr)
         return 2
@@ -152,4 +156,4 @@ def main(argv):
 if __name__ == "__main__":
     from sr_keras.cli_common import run_cli
 
-    run_cli(main, init_devices=False)
+    run_cli(main)

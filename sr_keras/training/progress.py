@@ -29,6 +29,7 @@ class Progress:
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.began = time.perf_counter()
         self.rate = None
+        self.open_line = False  # a redrawn line waits for its newline
 
     def update(self, step, values):
         """Reports that `step` is done with these named scalar values."""
@@ -43,7 +44,8 @@ class Progress:
                 f"ETA {format_duration(eta) if eta != float('inf') else '?'}")
         if self.tty:
             self.stream.write("\r" + line.ljust(100)[:160])
-            if step == self.total:
+            self.open_line = step != self.total
+            if not self.open_line:
                 self.stream.write("\n")
         else:
             self.stream.write(line + "\n")
@@ -53,3 +55,11 @@ class Progress:
         """Prints a line without breaking the progress line."""
         self.stream.write(("\n" if self.tty else "") + text + "\n")
         self.stream.flush()
+        self.open_line = False
+
+    def end_line(self):
+        """Ends a redrawn progress line, so that what others print next starts on a line of its own."""
+        if self.open_line:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.open_line = False

@@ -8,14 +8,27 @@
 3. `_restore`: the newest checkpoint of the run directory, if any;
 4. `_loop`: training steps with progress, TensorBoard scalars, checkpoints and validation;
 5. `_finish`: float32 generators saved, optional SavedModel export, the summary.
+
+Nothing is lost to an interrupt: SIGINT or SIGTERM during the loop lets the current step finish, saves a
+checkpoint there and raises `TrainingInterrupted`; before the first step and after the last one the checkpoint
+on disk is already current, so the signal stops at once. A second signal stops at once without saving (the
+previous checkpoint stays the latest). The handlers are installed for the duration of `train` when it runs in
+the main thread and restored afterwards. Multi-worker runs keep the default signal behaviour: one worker saving
+on its own would leave the workers at different steps; `tf.distribute.experimental.PreemptionCheckpointHandler`
+is the mechanism that agrees on a step across workers, and it is not wired here, so they resume from their
+last periodic checkpoint. The run directory is locked (`<model_dir>/.lock`, `checkpoints.RunLock`) by the chief
+while `train` runs.
 """
 import dataclasses
 import math
 import os
+import signal
+import threading
 import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from sr_keras import data as sr_data
 from sr_keras import evaluation
@@ -23,7 +36,7 @@ from sr_keras.files import save_keras
 from sr_keras.models.precision import float32_copy
 from sr_keras.training import distribute
 from sr_keras.training.build import build_trainer, use_mixed_precision
-from sr_keras.training.checkpoints import RunCheckpoint
+from sr_keras.training.checkpoints import RunCheckpoint, RunLock
 from sr_keras.training.logs import RunLogs
 from sr_keras.training.progress import Progress, format_duration
 from sr_keras.training.sources import training_source, validation_source
@@ -36,6 +49,75 @@ class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or infinite loss; the last good checkpoint is kept."""
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped `train`. A KeyboardInterrupt, so `except Exception` does not swallow it.
+
+    Args:
+        signal_name: "SIGINT" or "SIGTERM".
+        step: the step whose checkpoint is on disk (None: stopped before the first step).
+        again: a second signal stopped the run at once, without saving.
+
+    Attributes:
+        signal_name, step, again, saved (a checkpoint at `step` is on disk), exit_code (128 + the signal
+        number: 130 for SIGINT, 143 for SIGTERM, the shell's convention).
+    """
+
+    def __init__(self, signal_name, step=None, again=False):
+        self.signal_name, self.step, self.again = signal_name, None if again else step, again
+        self.saved = self.step is not None
+        self.exit_code = 128 + signal.Signals[signal_name].value
+        if again:
+            text = "interrupted again: exiting without saving"
+        elif self.saved:
+            text = f"interrupted at step {step}: checkpoint saved"
+        else:
+            text = "interrupted before the first step: nothing to save"
+        super().__init__(text)
+
+
+class _Interrupts:
+    """SIGINT/SIGTERM handlers for one `train` call (see the module docstring).
+
+    While `deferred`, the first signal is only recorded (`signal_name`); the loop checks it after each step.
+    Otherwise it raises `TrainingInterrupted` at once, naming `step`, the step of the current checkpoint.
+    """
+
+    def __init__(self, enabled):
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.signal_name = None
+        self.deferred = False
+        self.step = None
+        self.previous = {}
+
+    def __enter__(self):
+        if self.enabled:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+    def _handle(self, signum, frame):
+        name = signal.Signals(signum).name
+        if self.signal_name is not None:
+            raise TrainingInterrupted(name, again=True)
+        self.signal_name = name
+        if not self.deferred:
+            raise TrainingInterrupted(name, self.step)
+
+    def defer(self):
+        """Until `at_once`: a signal waits for the end of the current step."""
+        self.deferred = True
+
+    def at_once(self, step):
+        """From now on a signal stops at once; `step` is the step of the current checkpoint (None: none)."""
+        self.deferred, self.step = False, step
+        if self.signal_name is not None:  # came while deferred, after the loop's last check
+            raise TrainingInterrupted(self.signal_name, step)
+
+
 @dataclasses.dataclass
 class _Run:
     """The state one run carries from step to step."""
@@ -44,6 +126,7 @@ class _Run:
     strategy: object
     out_dir: str
     progress: Progress
+    interrupts: _Interrupts = None
     sources: dict = None      # {scale: training source}
     pairs: dict = None        # {scale: [(name, lr, hr)]} validation images
     bicubic: dict = None      # {scale: bicubic scores of the validation images}
@@ -100,14 +183,20 @@ def _build(run):
 
 def _restore(run):
     config, trainer = run.config, run.trainer
-    run.start = run.checkpoint.restore_latest()
+    run.start, damaged = run.checkpoint.restore_latest()
     run.last_saved = run.start or None
+    if damaged:
+        then = (f"resuming from {os.path.basename(run.checkpoint.restored)} (step {run.start})" if run.start
+                else "no intact checkpoint left: starting from scratch")
+        run.progress.message("; ".join(f"checkpoint {name} is damaged ({reason})" for name, reason in damaged)
+                             + f"; {then}")
     run.logs.config(config)
     g_optimizer = trainer.optimizers["g_optimizer"]
     run.logs.event({"event": "start", "step": run.start, "replicas": run.strategy.num_replicas_in_sync,
                     "generator_digest": _digest(next(iter(trainer.generators.values())).trainable_variables),
                     "g_optimizer_iterations": int(g_optimizer.iterations.numpy()),
-                    "g_optimizer_digest": _digest(g_optimizer.variables)})
+                    "g_optimizer_digest": _digest(g_optimizer.variables),
+                    **({"damaged_checkpoints": dict(damaged)} if damaged else {})})
     scales = "/".join(map(str, config.train_scales))
     run.progress.message(f"{'resuming' if run.start else 'starting'} {config.model.name} x{scales} at step "
                          f"{run.start}/{config.optim.steps} on {run.strategy.num_replicas_in_sync} replica(s); "
@@ -161,6 +250,11 @@ def _loop(run):
             run.last_saved = step
         if step % runtime.eval_every == 0 or step == steps:
             _validate(run, step)
+        if run.interrupts.signal_name is not None:
+            if run.last_saved != step:
+                run.checkpoint.save(step)
+                run.last_saved = step
+            raise TrainingInterrupted(run.interrupts.signal_name, step)
 
 
 def _finish(run, seconds):
@@ -195,7 +289,8 @@ def train(config, strategy=None, train_source=None, progress_stream=None):
     """Runs (or resumes) the training run described by `config`.
 
     Re-running with the same `model_dir` resumes from the latest checkpoint (step, weights, both optimizers,
-    learning-rate schedule position, best metric). Validation runs every `eval_every` steps and at the end.
+    learning-rate schedule position, best metric); a damaged one is skipped with a message naming it and left
+    in place. Validation runs every `eval_every` steps and at the end.
 
     Args:
         config: a `TrainConfig` (`sr_keras.training.make_config`).
@@ -209,7 +304,10 @@ def train(config, strategy=None, train_source=None, progress_stream=None):
 
     Raises:
         NonFiniteLossError: a NaN/inf loss; the run stops and the last good checkpoint stays the latest.
-        ValueError (ConfigError), DataError: bad settings or data, before any training step.
+        TrainingInterrupted: SIGINT or SIGTERM (main thread, not multi-worker), raised after the current step
+            and its checkpoint (see the module docstring).
+        ValueError (ConfigError), DataError: bad settings or data, before any training step;
+            ConfigError("model_dir") when another live run holds the run directory's lock.
     """
     if config.optim.mixed_precision:
         use_mixed_precision()
@@ -219,9 +317,27 @@ def train(config, strategy=None, train_source=None, progress_stream=None):
     os.makedirs(out_dir, exist_ok=True)
     run = _Run(config, strategy, out_dir, Progress(config.optim.steps, every=config.runtime.log_every,
                                                    stream=progress_stream))
-    _data(run, train_source)
-    _build(run)
-    _restore(run)
-    began = time.perf_counter()
-    _loop(run)
-    return _finish(run, time.perf_counter() - began)
+    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    lock = RunLock(out_dir, config.runtime.model_dir) if distribute.is_chief(strategy) else None
+    with _Interrupts(enabled=not multi_worker) as run.interrupts:
+        try:
+            stale = lock.acquire() if lock else None
+            if stale:
+                run.progress.message(f"{config.runtime.model_dir}: taking over the lock of pid {stale['pid']} "
+                                     f"(started {stale['started']}), which is no longer running")
+            _data(run, train_source)
+            _build(run)
+            _restore(run)
+            run.interrupts.defer()
+            began = time.perf_counter()
+            _loop(run)
+            run.interrupts.at_once(config.optim.steps)
+            return _finish(run, time.perf_counter() - began)
+        except TrainingInterrupted:
+            run.progress.end_line()
+            if run.logs is not None and run.logs.writer is not None:
+                run.logs.writer.flush()  # the caller may exit without the interpreter's teardown
+            raise
+        finally:
+            if lock:
+                lock.release()

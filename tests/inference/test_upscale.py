@@ -62,7 +62,10 @@ def test_rgba_keeps_a_bicubic_alpha(edsr_x2, photo):
 
 def test_uint16_and_float_inputs(edsr_x2, photo):
     reference = upscale(edsr_x2, photo)
-    np.testing.assert_array_equal(upscale(edsr_x2, photo.astype("uint16") * 257), reference)
+    sixteen = upscale(edsr_x2, photo.astype("uint16") * 257)   # 16 bits in, 16 bits out
+    assert sixteen.dtype == np.uint16
+    np.testing.assert_array_equal(np.rint(sixteen / 257.0).astype("uint8"), reference)   # its 8-bit reduction
+    np.testing.assert_array_equal(upscale(edsr_x2, photo.astype("uint16") * 257, bit_depth=8), reference)
     np.testing.assert_array_equal(upscale(edsr_x2, photo.astype("float32")), reference)
     np.testing.assert_array_equal(upscale(edsr_x2, photo.astype("float64")), reference)
 

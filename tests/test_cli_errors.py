@@ -1,0 +1,79 @@
+"""Every command: a flag typo, a missing flag, an unusable file or folder is one line ("error: ...") and exit 2,
+--help is the usage on stdout and exit 0, and TensorFlow's start-up lines stay off stderr; real subprocesses."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+COMMANDS = {
+    "sr_keras.train": ["--model=edsr_baseline"],
+    "sr_keras.upscale": ["photo.png"],
+    "sr_keras.evaluate": ["--pretrained=wdsr_b_default_x2"],
+    "sr_keras.export": ["--pretrained=wdsr_b_default_x2", "--export_dir=e"],
+    "sr_keras.convert": ["--input=x.pt", "--output=x.keras"],
+    "sr_keras.mmsr": ["train"],
+}
+NOISE = ("I0000", "E0000", "oneDNN", "cuInit", "absl::InitializeLog", "Traceback")
+
+
+def _run(module, args, cwd):
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=300,
+                          cwd=cwd, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+
+
+def _one_error_line(result):
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert not [line for line in lines if any(n in line for n in NOISE)], result.stderr[-2000:]
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr[-2000:]
+    return errors[0]
+
+
+@pytest.mark.parametrize("module", sorted(COMMANDS))
+def test_flag_typo_is_one_line_and_help_exits_0(module, tmp_path):
+    typo = _run(module, [*COMMANDS[module], "--num_res_block=8"], tmp_path)
+    assert typo.returncode == 2, typo.stderr[-2000:]
+    assert "num_res_block" in _one_error_line(typo)
+    helped = _run(module, ["--help"], tmp_path)
+    assert helped.returncode == 0, helped.stderr[-2000:]
+    assert "--" in helped.stdout and "Traceback" not in helped.stderr
+    assert not [line for line in helped.stderr.splitlines() if any(n in line for n in NOISE)], helped.stderr
+
+
+@pytest.mark.parametrize("case", ["missing_model", "fake_model", "unwritable_output", "unwritable_export"])
+def test_bad_inputs_name_the_input(case, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (12, 10), (90, 120, 30)).save(tmp_path / "photo.png")
+    # Unwritable for everyone, root included (CI runs as root, who ignores permission bits): a regular file
+    # where the command would need a folder.
+    locked = tmp_path / "locked"
+    locked.write_text("a file, not a folder\n")
+    (tmp_path / "fake.keras").write_text("not a model\n")
+    module, args, expected = {
+        "missing_model": ("sr_keras.export", ["--export_dir=e"], "--model_path=FILE.keras or --pretrained=NAME"),
+        "fake_model": ("sr_keras.upscale", ["--model_path=fake.keras", "photo.png"], "not a .keras model file"),
+        "unwritable_output": ("sr_keras.upscale", ["photo.png", f"--output_dir={locked / 'out'}"], str(locked)),
+        "unwritable_export": ("sr_keras.export", ["--pretrained=wdsr_b_default_x2", f"--export_dir={locked / 'e'}"],
+                              str(locked)),
+    }[case]
+    result = _run(module, args, tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert expected in _one_error_line(result)
+    assert locked.read_text() == "a file, not a folder\n"
+    assert not [p for p in tmp_path.iterdir() if p.name not in ("photo.png", "fake.keras", "locked")]
+
+
+def test_offline_vgg_is_one_line_naming_the_ways_out(tmp_path):
+    """SRGAN's VGG content loss without network (a proxy that refuses, an empty Keras cache): one line that
+    names --vgg_weights and --content_loss=mse, exit 2, instead of the download's chained traceback."""
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", HOME=str(tmp_path / "home"), KERAS_HOME=str(tmp_path / "keras"),
+               https_proxy="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9")
+    result = subprocess.run([sys.executable, "-m", "sr_keras.train", "--model=srgan", "--from_scratch",
+                             "--content_loss=vgg54", "--num_filters=8", "--num_res_blocks=1", "--steps=1",
+                             "--batch_size=2", "--crop_size=32", f"--model_dir={tmp_path / 'run'}"],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    line = _one_error_line(result)
+    assert "--vgg_weights" in line and "--content_loss=mse" in line and "Traceback" not in result.stderr
