@@ -41,7 +41,8 @@ def test_flag_typo_is_one_line_and_help_exits_0(module, tmp_path):
     assert not [line for line in helped.stderr.splitlines() if any(n in line for n in NOISE)], helped.stderr
 
 
-@pytest.mark.parametrize("case", ["missing_model", "fake_model", "unwritable_output", "unwritable_export"])
+@pytest.mark.parametrize("case", ["missing_model", "fake_model", "unwritable_output", "unwritable_export",
+                                  "unwritable_model_dir"])
 def test_bad_inputs_name_the_input(case, tmp_path):
     from PIL import Image
 
@@ -57,6 +58,8 @@ def test_bad_inputs_name_the_input(case, tmp_path):
         "unwritable_output": ("sr_keras.upscale", ["photo.png", f"--output_dir={locked / 'out'}"], str(locked)),
         "unwritable_export": ("sr_keras.export", ["--pretrained=wdsr_b_default_x2", f"--export_dir={locked / 'e'}"],
                               str(locked)),
+        "unwritable_model_dir": ("sr_keras.train", ["--model=edsr_baseline", "--num_filters=8", "--num_res_blocks=1",
+                                                    "--steps=1", f"--model_dir={locked / 'run'}"], str(locked)),
     }[case]
     result = _run(module, args, tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
@@ -77,3 +80,18 @@ def test_offline_vgg_is_one_line_naming_the_ways_out(tmp_path):
     assert result.returncode == 2, result.stderr[-2000:]
     line = _one_error_line(result)
     assert "--vgg_weights" in line and "--content_loss=mse" in line and "Traceback" not in result.stderr
+
+
+def test_exported_files_follow_the_umask(tmp_path):
+    """A SavedModel written under umask 022 is readable (and its folders searchable) by other users, as TF
+    Serving running as another user needs."""
+    old = os.umask(0o022)
+    try:
+        result = _run("sr_keras.export", ["--pretrained=wdsr_b_default_x2", "--export_dir=export/1"], tmp_path)
+    finally:
+        os.umask(old)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for root, dirs, files in os.walk(tmp_path / "export"):
+        assert os.stat(root).st_mode & 0o055 == 0o055, root
+        for name in files:
+            assert os.stat(os.path.join(root, name)).st_mode & 0o044 == 0o044, name

@@ -32,7 +32,8 @@ import tensorflow as tf
 
 from sr_keras import data as sr_data
 from sr_keras import evaluation
-from sr_keras.files import save_keras
+from sr_keras.checks import ConfigError
+from sr_keras.files import check_writable_dir, save_keras
 from sr_keras.models.precision import float32_copy
 from sr_keras.training import distribute
 from sr_keras.training.build import build_trainer, use_mixed_precision
@@ -314,7 +315,10 @@ def train(config, strategy=None, train_source=None, progress_stream=None):
     strategy = strategy or distribute.make_strategy(config.runtime.strategy, config.runtime.gpus,
                                                     config.runtime.cpu_replicas)
     out_dir = distribute.worker_dir(config.runtime.model_dir, strategy)
-    os.makedirs(out_dir, exist_ok=True)
+    try:
+        check_writable_dir(out_dir)
+    except PermissionError as error:
+        raise ConfigError("model_dir", str(error)) from None
     run = _Run(config, strategy, out_dir, Progress(config.optim.steps, every=config.runtime.log_every,
                                                    stream=progress_stream))
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
