@@ -43,6 +43,13 @@ def test_flag_typo_is_one_line_and_help_exits_0(module, tmp_path):
 
 @pytest.mark.parametrize("case", ["missing_model", "fake_model", "unwritable_output", "unwritable_export",
                                   "unwritable_model_dir"])
+def test_pretrained_command_help_and_errors(tmp_path):
+    helped = _run("sr_keras.pretrained", ["--help"], tmp_path)
+    assert helped.returncode == 0 and "download" in helped.stdout
+    unknown = _run("sr_keras.pretrained", ["download", "edsr_baseline_x5"], tmp_path)
+    assert unknown.returncode == 2 and "unknown pretrained model" in _one_error_line(unknown)
+
+
 def test_bad_inputs_name_the_input(case, tmp_path):
     from PIL import Image
 

@@ -17,6 +17,9 @@ USAGE = "usage: python -m sr_keras.pretrained list | download NAME [NAME ...] [-
 
 def main(argv):
     args = argv[1:]
+    if any(arg in ("-h", "--help", "--helpshort", "--helpfull") for arg in args):
+        print(__doc__.strip() + "\n\n" + USAGE)
+        return 0
     if args == ["list"]:
         from sr_keras import pretrained
 
