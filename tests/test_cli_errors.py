@@ -41,8 +41,6 @@ def test_flag_typo_is_one_line_and_help_exits_0(module, tmp_path):
     assert not [line for line in helped.stderr.splitlines() if any(n in line for n in NOISE)], helped.stderr
 
 
-@pytest.mark.parametrize("case", ["missing_model", "fake_model", "unwritable_output", "unwritable_export",
-                                  "unwritable_model_dir"])
 def test_pretrained_command_help_and_errors(tmp_path):
     helped = _run("sr_keras.pretrained", ["--help"], tmp_path)
     assert helped.returncode == 0 and "download" in helped.stdout
@@ -50,6 +48,8 @@ def test_pretrained_command_help_and_errors(tmp_path):
     assert unknown.returncode == 2 and "unknown pretrained model" in _one_error_line(unknown)
 
 
+@pytest.mark.parametrize("case", ["missing_model", "fake_model", "unwritable_output", "unwritable_export",
+                                  "unwritable_model_dir"])
 def test_bad_inputs_name_the_input(case, tmp_path):
     from PIL import Image
 
