@@ -186,3 +186,19 @@ def test_cli_weights_offline_give_the_converted_models_bytes(checkpoint, tmp_pat
         assert "upsample_2_conv" in log and "skipped" in log, log[-3000:]
         loaded = 1 + 2 * 2 + 1 + 1 + 1  # head, 2 blocks x 2 convs, body conv, first upsampler stage, tail
         assert f"loaded {loaded} layer(s)" in log, log[-3000:]
+
+
+def test_a_page_served_instead_of_an_archive_is_not_kept(cache, monkeypatch):
+    """Google Drive may answer with an HTML page: for a preset published as an archive without a hash, that
+    download is refused in one line and deleted, so the next try downloads again instead of reusing it."""
+    page = b"<html><body>Google Drive can't scan this file for viruses.</body></html>"
+    server = _Server({"/wdsr_x2.zip": page})
+    try:
+        preset = dataclasses.replace(pretrained.PRESETS["wdsr_a_x2"], url=server.url("wdsr_x2.zip"))
+        monkeypatch.setitem(pretrained.PRESETS, "wdsr_a_x2", preset)
+        with pytest.raises(ValueError, match="not a readable .zip / .tar.gz") as error:
+            pretrained.fetch("wdsr_a_x2", progress=False)
+    finally:
+        server.close()
+    assert "\n" not in str(error.value) and "--weights" in str(error.value)
+    assert not (cache / "checkpoints" / "wdsr_x2.zip").exists()

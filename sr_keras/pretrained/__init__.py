@@ -272,7 +272,10 @@ def _extract(archive, member, folder):
                     with handle.extractfile(found[0]) as source, atomic_path(target) as temporary:
                         _copy(source, temporary)
     except (OSError, zipfile.BadZipFile, tarfile.TarError) as error:
-        raise ValueError(f"cannot read the archive {archive}: {error}") from None
+        os.remove(archive)  # e.g. a web page served instead of the file: never reuse it from the cache
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"the download {os.path.basename(archive)} is not a readable .zip / .tar.gz ({reason}); "
+                         f"it was deleted: download it by hand and pass --weights=<the checkpoint>") from None
     if not names:
         raise ValueError(f"{os.path.basename(archive)} holds no {member}")
     return target
