@@ -60,3 +60,19 @@ def test_plan_follows_the_budget_and_the_graph(setup):
     assert parse_bytes("1.5G") == parse_bytes("1536MB") == 1536 * 2 ** 20
     with pytest.raises(ValueError, match="2GB"):
         parse_bytes("lots")
+
+
+def test_plan_counts_the_attention_maps_of_fsa_models():
+    """FSA attention maps grow with the square of a tile's positions: a tiny A-SRResNet has few activations per
+    pixel, but at pool size 4 a whole 500x500 image needs 2 GB of attention maps, so a 1 GB budget must tile."""
+    from sr_keras.inference import attention_bytes
+    from sr_keras.layers import pool_size_set
+
+    model = build_model("a_srresnet", scale=4, num_res_blocks=1, num_filters=8)
+    budget = resident_memory() + parse_bytes("1GB")
+    with pool_size_set(model, 4):
+        assert attention_bytes(model, 500, 500) > parse_bytes("1GB")
+        tile, batch = plan_tiles(model, 500, 500, 4, budget, output_in_memory=False)
+        assert tile is not None and attention_bytes(model, tile, tile, batch) < parse_bytes("1GB")
+    with pool_size_set(model, 16):  # a coarser grid: the maps are 256 times smaller and the whole image fits
+        assert plan_tiles(model, 500, 500, 4, budget, output_in_memory=False) == (None, 1)

@@ -234,8 +234,9 @@ def plan_tiles(model, height, width, scale, budget, overlap=16, max_batch=4, out
 
     What is counted: the memory the process already holds (the runtime, the model), the input as float32, the
     uint8 output (unless `output_in_memory` is False: `upscale_to_file` streams it), the float32 band of blended
-    tile rows, and the tiles' live activations (from the model's
-    graph, `activation_elements_per_pixel`, times `ACTIVATION_OVERHEAD`). The largest tile from 512 down to
+    tile rows, the tiles' live activations (from the model's graph, `activation_elements_per_pixel`, times
+    `ACTIVATION_OVERHEAD`) and, for models with FSA layers, their attention maps at the layers' current pool
+    sizes (`attention_bytes`, quadratic in the tile's positions). The largest tile from 512 down to
     32 that fits is taken, then as many tiles per batch (up to `max_batch`) as still fit.
 
     Raises:
@@ -251,7 +252,8 @@ def plan_tiles(model, height, width, scale, budget, overlap=16, max_batch=4, out
 
     def need(run_h, run_w, batch, band_h):
         band = 2.5 * band_h * scale * width * scale * 3 * _FLOAT_BYTES  # band, weights, the converted copy
-        return fixed + band + activation * run_h * run_w * batch
+        # FSA attention maps grow with the square of the positions: not a per-pixel cost (0 without FSA layers)
+        return fixed + band + activation * run_h * run_w * batch + attention_bytes(model, run_h, run_w, batch)
 
     if need(height, width, 1, 0) + height * width * scale * scale * 3 * _FLOAT_BYTES <= budget:
         return None, 1
