@@ -37,12 +37,13 @@ def _is_noise(line):
 def filtered_stderr():
     """Within the block, file descriptor 2 goes through a pipe; TensorFlow's start-up lines are dropped and
     every other line is written to the real stderr when the block ends. Does nothing when verbose or when
-    stderr has no file descriptor (some notebook front ends)."""
+    the process has no file descriptor 2."""
     try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        fd = None
-    if verbose() or fd != 2:
+        os.fstat(2)  # Jupyter kernels replace sys.stderr but keep descriptor 2, where TensorFlow's C++ writes
+        has_fd = True
+    except OSError:
+        has_fd = False
+    if verbose() or not has_fd:
         yield
         return
     sys.stderr.flush()

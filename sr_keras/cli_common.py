@@ -43,7 +43,7 @@ def run_cli(main):
     """
     from absl import app, flags
 
-    from sr_keras._quiet import filtered_stderr, verbose
+    from sr_keras._quiet import verbose
 
     if "verbose" not in flags.FLAGS:
         flags.DEFINE_bool("verbose", False, "show full tracebacks and TensorFlow's logs")
@@ -64,10 +64,6 @@ def run_cli(main):
                   f"for the traceback)", file=sys.stderr)
             return 1
 
-    with filtered_stderr():
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()
     app.run(wrapped, flags_parser=_parse_flags)
 
 
