@@ -17,8 +17,8 @@ names (`edsr_baseline_x2-1bc95232.pt`). `cache_dir()` is where the package keeps
     url = "https://cv.snu.ac.kr/research/EDSR/models/edsr_baseline_x2-1bc95232.pt"
     path = download(url, os.path.join(cache_dir("checkpoints"), os.path.basename(url)), sha256="1bc95232")
 
-Standard library only, and nothing from the package: tools load this file before TensorFlow or sr_keras is
-installed.
+Standard library only, and nothing else from the package (`sr_keras.pretrained` and
+`sr_keras.data.div2k_download` build on it).
 """
 import hashlib
 import http.client

@@ -8,7 +8,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "sr_keras"
 CLI_MODULES = {"sr_keras.train", "sr_keras.evaluate", "sr_keras.upscale", "sr_keras.export",
                "sr_keras.mmsr.__main__", "sr_keras.pretrained.__main__", "sr_keras.convert.__main__",
-               "sr_keras.cli_common"}
+               "sr_keras.download_div2k", "sr_keras.cli_common"}
 
 
 def _module_name(path):

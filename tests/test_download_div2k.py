@@ -1,9 +1,13 @@
-"""tools/download_div2k.py, offline: tiny zips of real photo crops served by file:// URLs or a loopback HTTP server."""
+"""The DIV2K downloader (`sr_keras.data.div2k_download` and `python -m sr_keras.download_div2k`), offline: tiny
+zips of real photo crops served by file:// URLs or a loopback HTTP server."""
+import copy
 import hashlib
 import http.server
-import importlib.util
 import io
+import os
 import pathlib
+import subprocess
+import sys
 import threading
 import zipfile
 
@@ -11,15 +15,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-TOOL = pathlib.Path(__file__).resolve().parents[1] / "tools" / "download_div2k.py"
+from sr_keras import download_div2k as cli
+from sr_keras.data import div2k_download
 
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("download_div2k", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return div2k_download
 
 
 def _png(photo, index, size=12):
@@ -57,7 +59,10 @@ def x8_zip(tmp_path, crops):
 
 
 class _Server:
-    """A loopback HTTP server for one payload with Range support; `mode` "ignore_range" or "drop_once"."""
+    """A loopback HTTP server with Range support; `mode` "ignore_range" or "drop_once".
+
+    `payload` is the bytes served at every path, or {file name: bytes} served at /<file name> (404 otherwise).
+    """
 
     def __init__(self, payload, mode="range"):
         self.payload, self.mode, self.requests = payload, mode, []
@@ -65,8 +70,14 @@ class _Server:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                server.requests.append(dict(self.headers))
-                body, status, start = server.payload, 200, 0
+                server.requests.append(dict(self.headers, path=self.path))
+                payload = server.payload
+                if isinstance(payload, dict):
+                    payload = payload.get(self.path.rsplit("/", 1)[-1])
+                    if payload is None:
+                        self.send_error(404)
+                        return
+                body, status, start = payload, 200, 0
                 ranged = self.headers.get("Range")
                 if ranged and server.mode != "ignore_range":
                     start = int(ranged.split("=")[1].split("-")[0])
@@ -75,7 +86,7 @@ class _Server:
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 if status == 206:
-                    self.send_header("Content-Range", f"bytes {start}-{len(server.payload) - 1}/{len(server.payload)}")
+                    self.send_header("Content-Range", f"bytes {start}-{len(payload) - 1}/{len(payload)}")
                 self.end_headers()
                 self.wfile.write(body[: len(body) // 3] if drop else body)
                 if drop:
@@ -88,7 +99,8 @@ class _Server:
         self.httpd.timeout = 5
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/DIV2K_valid_LR_x8.zip"
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.url = self.base_url + "DIV2K_valid_LR_x8.zip"
 
     def close(self):
         self.httpd.shutdown()
@@ -313,39 +325,41 @@ def test_check_tree(tool, tmp_path, crops):
     (["--tracks", "x8", "--scales", "4"], ["'x8'", "not 4"]),
     (["--splits", "test"], ["unknown split 'test'"]),
     (["--scales", "two"], ["invalid int value"])])
-def test_main_usage_errors(tool, tmp_path, capsys, argv, words):
-    assert tool.main(["--root", str(tmp_path)] + argv) == 2
+def test_main_usage_errors(tmp_path, capsys, argv, words):
+    assert cli.main(["--root", str(tmp_path)] + argv) == 2
     err = capsys.readouterr().err
+    prog = "python -m sr_keras.download_div2k"
+    assert err.startswith((f"usage: {prog}", f"{prog}: error:")), err
     assert all(word in err for word in words), err
 
 
-def test_main_unwritable_root(tool, tmp_path, capsys):
+def test_main_unwritable_root(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    assert tool.main(["--root", str(blocker / "div2k"), "--splits", "valid", "--tracks", "x8"]) == 2
+    assert cli.main(["--root", str(blocker / "div2k"), "--splits", "valid", "--tracks", "x8"]) == 2
     assert "not a writable folder" in capsys.readouterr().err
 
 
 def test_main_end_to_end(tool, tmp_path, x8_zip, monkeypatch, capsys):
-    """The real pipeline against a file:// mirror, with the table and counts patched to the tiny archive."""
+    """The command line against a file:// mirror, with the module's table and counts patched to the tiny archive."""
     path, size, sha256 = x8_zip
     monkeypatch.setitem(tool.ARCHIVES, path.name, (size, sha256))
     monkeypatch.setitem(tool.COUNTS, "valid", 3)
     root = tmp_path / "div2k"
     argv = ["--root", str(root), "--splits", "valid", "--tracks", "x8", "--no_hr", "--quiet",
             "--base_url", path.parent.as_uri()]
-    assert tool.main(argv) == 0
+    assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert f"sr_keras.data.div2k({str(root)!r}, split='valid', track='x8', scale=8)" in out
     assert sorted(p.name for p in (root / "DIV2K_valid_LR_x8").iterdir()) == [
         "0801x8.png", "0802x8.png", "0803x8.png"]
     assert sorted(p.name for p in root.iterdir()) == ["DIV2K_valid_LR_x8"]  # archive deleted
     path.unlink()  # rerun: already complete, no download needed
-    assert tool.main(argv) == 0
+    assert cli.main(argv) == 0
     assert "already complete" in capsys.readouterr().err
-    assert tool.main(argv[:-2] + ["--check_only"]) == 0
+    assert cli.main(argv[:-2] + ["--check_only"]) == 0
     (root / "DIV2K_valid_LR_x8" / "0803x8.png").unlink()
-    assert tool.main(argv[:-2] + ["--check_only"]) == 1
+    assert cli.main(argv[:-2] + ["--check_only"]) == 1
     assert "DIV2K_valid_LR_x8: 2 images, expected 3" in capsys.readouterr().err
 
 
@@ -354,8 +368,142 @@ def test_main_checksum_failure(tool, tmp_path, x8_zip, monkeypatch, capsys):
     monkeypatch.setitem(tool.ARCHIVES, path.name, (size, "f" * 64))
     monkeypatch.setitem(tool.COUNTS, "valid", 3)
     root = tmp_path / "div2k"
-    code = tool.main(["--root", str(root), "--splits", "valid", "--tracks", "x8", "--no_hr", "--quiet",
-                      "--base_url", path.parent.as_uri()])
+    code = cli.main(["--root", str(root), "--splits", "valid", "--tracks", "x8", "--no_hr", "--quiet",
+                     "--base_url", path.parent.as_uri()])
     err = capsys.readouterr().err
     assert code == 1 and "DIV2K_valid_LR_x8.zip: sha256 mismatch: expected " + "f" * 64 in err
     assert list((root / "archives").iterdir()) == [] and not (root / "DIV2K_valid_LR_x8").exists()
+
+
+def test_command_usage_error_is_one_line_in_a_real_process(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "sr_keras.download_div2k", "--root", str(tmp_path / "div2k"),
+                             "--splits", "nope"], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert lines == ["python -m sr_keras.download_div2k: error: unknown split 'nope' (choose from train, valid)"], \
+        result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert not (tmp_path / "div2k").exists()
+
+
+# -------------------------------------------------------------------------------------------- download_div2k
+
+MIRROR_COUNTS = {"train": 3, "valid": 2}
+
+
+@pytest.fixture(scope="module")
+def mirror():
+    """Miniature DIV2K_{train,valid}_HR.zip and DIV2K_{train,valid}_LR_bicubic_X4.zip of real photo crops (HR
+    16x16, LR its 4x4 bicubic reduction), 3 training and 2 validation images: ({name: bytes}, {name: (size,
+    sha256)}, {folder/file: PNG bytes})."""
+    from skimage import data
+
+    photos = [data.astronaut(), data.coffee(), data.chelsea()]
+    payloads, table, files = {}, {}, {}
+    for split, first in (("train", 1), ("valid", 801)):
+        hr_members, lr_members = {}, {}
+        for i in range(MIRROR_COUNTS[split]):
+            number = first + i
+            photo = photos[(number - 1) % len(photos)]
+            crop = np.ascontiguousarray(photo[20 * i: 20 * i + 16, 24 * i: 24 * i + 16])
+            image = Image.fromarray(crop)
+            for members, folder, name, picture in (
+                    (hr_members, f"DIV2K_{split}_HR", f"{number:04d}.png", image),
+                    (lr_members, f"DIV2K_{split}_LR_bicubic/X4", f"{number:04d}x4.png",
+                     image.resize((4, 4), Image.BICUBIC))):
+                buffer = io.BytesIO()
+                picture.save(buffer, format="PNG")
+                members[f"{folder}/{name}"] = files[f"{folder}/{name}"] = buffer.getvalue()
+        for name, members in ((f"DIV2K_{split}_HR.zip", hr_members),
+                              (f"DIV2K_{split}_LR_bicubic_X4.zip", lr_members)):
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for member, payload in members.items():
+                    zf.writestr(member, payload)
+            payloads[name] = buffer.getvalue()
+            table[name] = (len(payloads[name]), hashlib.sha256(payloads[name]).hexdigest())
+    return payloads, table, files
+
+
+def test_download_div2k_from_a_loopback_mirror(tool, tmp_path, mirror, serve, capsys):
+    payloads, table, files = mirror
+    server = serve(payloads)
+    official = copy.deepcopy((tool.ARCHIVES, tool.COUNTS))
+    root = tmp_path / "div2k"
+    options = dict(splits=["train", "valid"], tracks=["bicubic"], scales=[4], base_url=server.base_url,
+                   progress=False, archives=table, counts=MIRROR_COUNTS)
+    assert tool.download_div2k(root, **options) == str(root)
+    assert sorted(r["path"] for r in server.requests) == sorted(f"/{name}" for name in payloads)
+    assert tool.check_tree(root, ["train", "valid"], ["bicubic"], [4], True, counts=MIRROR_COUNTS) == []
+    assert sorted(p.name for p in root.iterdir()) == [  # archives deleted, no temporary folder left
+        "DIV2K_train_HR", "DIV2K_train_LR_bicubic", "DIV2K_valid_HR", "DIV2K_valid_LR_bicubic"]
+    extracted = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*.png")}
+    assert extracted == files
+    assert (tool.ARCHIVES, tool.COUNTS) == official  # the module's tables are untouched
+    assert tool.ARCHIVES["DIV2K_valid_HR.zip"][0] == 448993893 and tool.COUNTS == {"train": 800, "valid": 100}
+    err = capsys.readouterr().err
+    assert "[4/4] DIV2K_valid_LR_bicubic_X4.zip" in err and f"DIV2K ready under {root}" in err
+
+    requests = len(server.requests)  # a second call finds every folder complete: no request at all
+    assert tool.download_div2k(str(root), **options) == str(root)
+    assert len(server.requests) == requests
+    assert capsys.readouterr().err.count("already complete") == 4
+
+    # A wrong sha256 for the first archive: ChecksumError, the bad download deleted, nothing extracted.
+    bad_root = tmp_path / "bad"
+    bad = dict(table)
+    bad["DIV2K_train_HR.zip"] = (table["DIV2K_train_HR.zip"][0], "0" * 64)
+    with pytest.raises(tool.ChecksumError, match="DIV2K_train_HR.zip: sha256 mismatch: expected " + "0" * 64):
+        tool.download_div2k(bad_root, **dict(options, archives=bad))
+    assert sorted(p.name for p in bad_root.iterdir()) == ["archives"]
+    assert list((bad_root / "archives").iterdir()) == []
+    assert (tool.ARCHIVES, tool.COUNTS) == official
+
+
+@pytest.mark.parametrize("options, words", [
+    (dict(archives={"DIV2K_test_HR.zip": (1, "ab")}), ["unknown archive 'DIV2K_test_HR.zip'"]),
+    (dict(archives={"DIV2K_valid_HR.zip": (1, "xyz")}), ["sha256 must be hex digits"]),
+    (dict(archives={"DIV2K_valid_HR.zip": 12}), ["(size in bytes, sha256)"]),
+    (dict(counts={"test": 2}), ["unknown split 'test'"]),
+    (dict(counts={"valid": 0}), ["positive integer"]),
+    (dict(splits="valid,nope"), ["unknown split 'nope'"]),
+    (dict(tracks=["x8"], scales=[4]), ["'x8'", "not 4"])])
+def test_download_div2k_usage_errors(tool, tmp_path, options, words):
+    with pytest.raises(tool.UsageError) as error:
+        tool.download_div2k(tmp_path / "div2k", **options)
+    assert all(word in str(error.value) for word in words), str(error.value)
+    assert not (tmp_path / "div2k").exists()
+
+
+def test_download_div2k_checks_disk_space_first(tool, tmp_path, mirror, serve, monkeypatch):
+    payloads, table, _ = mirror
+    server = serve(payloads)
+    usage = tool.shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(tool.shutil, "disk_usage", lambda path: usage._replace(free=100))
+    with pytest.raises(tool.Div2kError, match="0.0 GB free under .*GB needed") as error:
+        tool.download_div2k(tmp_path / "div2k", splits="valid", scales=[4], base_url=server.base_url,
+                            archives=table, counts=MIRROR_COUNTS, progress=False)
+    assert error.value.problems == [] and server.requests == []
+
+
+def test_download_div2k_is_exported():
+    import sr_keras.data
+
+    assert sr_keras.data.download_div2k is div2k_download.download_div2k
+    assert "download_div2k" in sr_keras.data.__all__
+
+
+def test_interrupt_propagates_and_the_command_exits_130(tool, tmp_path, mirror, monkeypatch, capsys):
+    _, table, _ = mirror
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tool, "download", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tool.download_div2k(tmp_path / "api", splits="valid", scales=[4], archives=table, counts=MIRROR_COUNTS)
+    for name in ("DIV2K_valid_HR.zip", "DIV2K_valid_LR_bicubic_X4.zip"):  # small sizes: enough disk space
+        monkeypatch.setitem(tool.ARCHIVES, name, table[name])
+    assert cli.main(["--root", str(tmp_path / "cli"), "--splits", "valid", "--scales", "4", "--quiet"]) == 130
+    assert capsys.readouterr().err.strip().endswith("interrupted; rerun the same command to resume")

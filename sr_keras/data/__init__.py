@@ -5,11 +5,17 @@ Sources (all give whole images as float32 RGB in [0, 255]):
     hr_folder(directory, scale)            your own HR images; LR made with MATLAB bicubic
     paired_folders(lr_dir, hr_dir, scale)  your own LR/HR pairs, matched by name
     evaluation_set(directory, scale)       Set5, Set14, B100, Urban100, any folder
-    div2k(root, split, track, scale)       DIV2K from the official archives (tools/download_div2k.py)
+    div2k(root, split, track, scale)       DIV2K from the official archives, extracted under root
     div2k_tfds(config, split)              DIV2K from a prepared tensorflow-datasets div2k/<config>
+
+Getting DIV2K:
+    download_div2k(root, splits, tracks)   downloads, checks (size, sha256) and extracts the official archives
+                                           under root, resuming and skipping finished folders (the command
+                                           line: python -m sr_keras.download_div2k --root data/div2k)
 """
 from sr_keras.data.degrade import bicubic_degrade, imresize, modcrop, quantize_uint8
 from sr_keras.data.div2k import div2k, div2k_tfds
+from sr_keras.data.div2k_download import download_div2k
 from sr_keras.data.folders import ImageSet, evaluation_set, hr_files, hr_folder, paired_folders
 from sr_keras.data.io import DataError, ImageReadError, inspect_images, list_images, read_image
 from sr_keras.data.pipeline import (distributed_training_dataset, evaluation_dataset, interleave_scales,
@@ -19,7 +25,7 @@ from sr_keras.data.tvat import calibrate_tvat, tvat, tvat_class, vsp
 
 __all__ = [
     "DataError", "ImageReadError", "ImageSet", "bicubic_degrade", "calibrate_tvat", "distributed_training_dataset",
-    "div2k", "div2k_tfds", "embedded_photos", "evaluation_dataset", "evaluation_set", "hr_files", "hr_folder",
-    "imresize", "inspect_images", "interleave_scales", "list_images", "modcrop", "paired_folders", "photo_paths",
-    "quantize_uint8", "read_image", "training_dataset", "tvat", "tvat_class", "vsp",
+    "div2k", "div2k_tfds", "download_div2k", "embedded_photos", "evaluation_dataset", "evaluation_set", "hr_files",
+    "hr_folder", "imresize", "inspect_images", "interleave_scales", "list_images", "modcrop", "paired_folders",
+    "photo_paths", "quantize_uint8", "read_image", "training_dataset", "tvat", "tvat_class", "vsp",
 ]

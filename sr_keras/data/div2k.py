@@ -2,8 +2,9 @@
 CVPRW 2017): 800 training images (0001-0800) and 100 validation images (0801-0900) of about 2K pixels.
 
 Two ways in:
-- `div2k(root, ...)`: the official archives extracted under one folder (`tools/download_div2k.py` downloads
-  and checks them), e.g. `root/DIV2K_train_HR/0001.png` with `root/DIV2K_train_LR_bicubic/X4/0001x4.png`;
+- `div2k(root, ...)`: the official archives extracted under one folder (`download_div2k(root)` in
+  `sr_keras/data/div2k_download.py`, or `python -m sr_keras.download_div2k --root data/div2k`, downloads and
+  checks them), e.g. `root/DIV2K_train_HR/0001.png` with `root/DIV2K_train_LR_bicubic/X4/0001x4.png`;
 - `div2k_tfds(config, ...)`: the tensorflow-datasets builder `div2k/<config>` when the user has prepared it
   (this package never triggers its multi-GB download).
 """
@@ -64,7 +65,7 @@ def div2k(root, split="train", track="bicubic", scale=4, skip_bad=False, verify=
     lr_dir = div2k_lr_dir(root, split, track, scale)
     for folder in (hr_dir, lr_dir):
         if not os.path.isdir(folder):
-            raise DataError(f"DIV2K folder not found: {folder} (python tools/download_div2k.py --root {root} "
+            raise DataError(f"DIV2K folder not found: {folder} (python -m sr_keras.download_div2k --root {root} "
                             f"--tracks {track} --scales {scale} downloads and checks the official archives)")
     suffix = TRACKS[track][2].format(scale=scale)
     return paired_folders(lr_dir, hr_dir, scale, name=f"div2k_{split}_{track}_x{scale}", skip_bad=skip_bad,

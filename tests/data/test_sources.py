@@ -58,7 +58,8 @@ def test_div2k_archive_layout_pairs_by_name(div2k_tree, photos):
 
 
 def test_div2k_errors_name_what_is_missing(div2k_tree):
-    with pytest.raises(DataError, match="DIV2K folder not found: .*DIV2K_train_LR_bicubic/X3.*download_div2k.py"):
+    with pytest.raises(DataError, match=r"DIV2K folder not found: .*DIV2K_train_LR_bicubic/X3.*"
+                                        r"python -m sr_keras\.download_div2k --root"):
         div2k(div2k_tree, split="train", track="bicubic", scale=3)
     with pytest.raises(ValueError, match="track 'mild' has scale"):
         div2k(div2k_tree, track="mild", scale=2)
