@@ -163,3 +163,27 @@ def test_a_srresnet_large_image_pool_4_and_memory_error_at_pool_1(a_srresnet_x4)
     # A custom limit.
     with pytest.raises(AttentionMemoryError):
         upscale(a_srresnet_x4, image[:40, :60], max_attention_bytes=1000)
+
+
+def test_a_model_used_for_inference_still_exports(tmp_path, astronaut):
+    """The traced inference function is cached outside the model. Kept as a model attribute, it was tracked by
+    Keras once a training run had happened in the process, and `tf.saved_model.save` then refused the model
+    ("Unable to save the object {(): Function}") after its first `upscale`: the train notebook's export failed."""
+    import tensorflow as tf
+
+    from sr_keras.inference import upscale
+    from sr_keras.models import load_generator
+    from sr_keras.serving import export_saved_model
+    from sr_keras.training import make_config, train
+
+    config = make_config("edsr_baseline", str(tmp_path / "run"), scale=2, steps=2, num_res_blocks=1, num_filters=8,
+                         batch_size=2, crop_size=12, max_eval_images=1, eval_every=2)
+    model = load_generator(train(config)["saved"]["2"])
+    lr = astronaut[:24, :32]
+    expected = upscale(model, lr)
+    upscale(model, astronaut[:20, :28])  # a second size
+    export_saved_model(model, tmp_path / "export")
+    served = tf.saved_model.load(str(tmp_path / "export")).signatures["serve"]
+    out = list(served(tf.constant(lr[None].astype("uint8"))).values())[0].numpy()[0]
+    assert np.abs(out.astype(int) - expected.astype(int)).max() <= 1
+    model.save(tmp_path / "model.keras")
