@@ -520,8 +520,9 @@ def verify(path, model, pool_size=None, sizes=None, write=True):
 
     The LiteRT interpreter (ai-edge-litert; tf.lite.Interpreter if it is missing), ONNX Runtime, OpenVINO
     (f32 inference precision; where the CPU's default differs, bf16 on CPUs with AVX512-BF16 or AMX, that is
-    measured too, as `device_default_precision`) or, for a SavedModel, a fresh Python process with `tf.saved_model.load` runs
-    one crop of each size (default `CHECK_SIZES`; a fixed-size export: two crops of its size, from two photos).
+    measured too, as `device_default_precision`) or, for a SavedModel, a fresh Python process with
+    `tf.saved_model.load` runs one crop of each size (default `CHECK_SIZES`; a fixed-size export: two crops of
+    its size, from two photos).
     A float32 export passes if no pixel differs by more than `TOLERANCE`; quantised ones are only measured.
 
     Args:

@@ -182,7 +182,8 @@ def test_a_srgan_large_images(kernel_env):
     assert Image.open(run / "large" / "large_lr_x4.png").size == (2000, 2000)
     text = _stdout(notebook)
     assert "pool size 1 refused: the attention maps" in text
-    assert re.search(r"^\| A-SRGAN \| 8 \|", text, flags=re.M) and re.search(r"^\| A-SRResNet \| 4 \|", text, flags=re.M)
+    assert re.search(r"^\| A-SRGAN \| 8 \|", text, flags=re.M)
+    assert re.search(r"^\| A-SRResNet \| 4 \|", text, flags=re.M)
     peak = float(re.search(r"peak memory of the upscale process: ([0-9.]+) GiB", text).group(1))
     assert peak < 1.1, peak  # the 1GB budget holds (to the planner's few-percent accuracy)
     init = [json.loads(line) for line in (run / "a_srgan" / "metrics.jsonl").read_text().splitlines()

@@ -57,10 +57,22 @@ def compiled(model):
     pools = tuple(getattr(layer, "pool_size", None) for layer in attention_layers(model))
     cache = _COMPILED.setdefault(model, {})
     if pools not in cache:
-        reference = weakref.ref(model)  # the function must not keep the model (the cache's key) alive
-        cache[pools] = tf.function(lambda images: reference()(images, training=False),
+        cache[pools] = tf.function(_Inference(model),
                                    input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
     return cache[pools]
+
+
+class _Inference:
+    """`model(images, training=False)` through a weak reference, so the cached function does not keep the model
+    (the cache's key) alive. A callable object rather than a closure: TensorFlow counts traces per code object,
+    and the one trace per model and pool size of a notebook evaluating several models read as "excessive
+    retracing" warnings."""
+
+    def __init__(self, model):
+        self._model = weakref.ref(model)
+
+    def __call__(self, images):
+        return self._model()(images, training=False)
 
 
 def _run(model, batch):
@@ -370,7 +382,8 @@ def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=Fal
           applied; a grayscale file gives a grayscale result, as a grayscale array does; an alpha channel is
           kept; 16-bit PNG and TIFF files are read at 16 bits);
         - an array of dtype uint8, uint16 (16-bit values are divided by 257 to the 8-bit range for the
-          model, without rounding), another integer type with values in [0, 255], or float with values in [0, 255]; of shape
+          model, without rounding), another integer type with values in [0, 255], or float with values in
+          [0, 255]; of shape
           [H, W] or [H, W, 1] (grayscale: replicated to RGB for the model, the output converted back with the
           BT.601 luma weights 0.299, 0.587, 0.114), [H, W, 3] (RGB) or [H, W, 4] (RGBA: RGB through the
           model, alpha upscaled with MATLAB bicubic `imresize`).
