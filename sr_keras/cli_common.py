@@ -33,15 +33,15 @@ def _parse_flags(argv):
         sys.exit(2)
 
 
-def run_cli(main):
-    """Runs an absl `main(argv) -> exit code` as a command: flags by `_parse_flags`, `app.UsageError` as one line
-    and exit 2, any other exception as one line and exit 1 (with --verbose, its traceback).
+def run_cli(main, positional=False):
+    """Runs an absl `main(argv) -> exit code` as a command: flags by `_parse_flags`, absl's log at WARNING,
+    `app.UsageError` as one line and exit 2, any other exception as one line and exit 1 (with --verbose, its
+    traceback). Without `positional`, arguments other than flags are refused (one line, exit 2).
 
-    TensorFlow's physical devices are listed first with its start-up lines filtered (`sr_keras._quiet`: the
-    "failed call to cuInit" line of machines without a GPU). Listing physical devices creates no logical device,
-    so multi-worker training can still configure its collectives afterwards.
+    TensorFlow's start-up lines were filtered when the package was imported (`sr_keras/__init__.py`, which also
+    lists the physical devices there for the "failed call to cuInit" line of machines without a GPU).
     """
-    from absl import app, flags
+    from absl import app, flags, logging
 
     from sr_keras._quiet import verbose
 
@@ -49,7 +49,10 @@ def run_cli(main):
         flags.DEFINE_bool("verbose", False, "show full tracebacks and TensorFlow's logs")
 
     def wrapped(argv):
+        logging.set_verbosity(logging.WARNING)
         try:
+            if not positional and len(argv) > 1:
+                raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
             return main(argv)
         except app.UsageError as error:
             print(f"error: {error}", file=sys.stderr)

@@ -18,7 +18,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags  # noqa: E402
 
 from sr_keras.cli_common import define_model_flags  # noqa: E402
 
@@ -41,9 +41,6 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    logging.set_verbosity(logging.WARNING)
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     from sr_keras import evaluation
     from sr_keras.cli_common import check_scale, load_model_from_flags
     from sr_keras.data import DataError, ImageReadError, embedded_photos, evaluation_set, paired_folders

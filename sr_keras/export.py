@@ -20,7 +20,7 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags  # noqa: E402
 
 from sr_keras.serving import export_saved_model  # noqa: E402,F401  (library function, re-exported)
 from sr_keras.deploy import FORMATS, QUANTIZATIONS, export_model, verify  # noqa: E402  (verify re-exported)
@@ -43,9 +43,6 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    logging.set_verbosity(logging.WARNING)
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     from sr_keras.cli_common import load_model_from_flags
     from sr_keras.deploy import MissingPackageError, check_packages, describe_check, parse_input_size
 

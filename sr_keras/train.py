@@ -23,7 +23,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags  # noqa: E402
 
 from sr_keras.cli_common import dataclass_flag_values, define_dataclass_flags, flag_error  # noqa: E402
 from sr_keras.training.config import SECTIONS  # noqa: E402
@@ -44,9 +44,6 @@ def config_from_flags(flag_values):
 
 
 def main(argv):
-    logging.set_verbosity(logging.WARNING)
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     from sr_keras.data.io import DataError, ImageReadError
     from sr_keras.training import NonFiniteLossError, train
     from sr_keras.cli_common import exit_interrupted

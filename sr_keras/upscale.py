@@ -20,7 +20,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import app, flags  # noqa: E402
 
 from sr_keras.cli_common import define_model_flags  # noqa: E402
 
@@ -97,7 +97,6 @@ def load_model(scale):
 
 
 def main(argv):
-    logging.set_verbosity(logging.WARNING)
     inputs = argv[1:]
     if not inputs:
         raise app.UsageError("give one or more input images or folders")
@@ -148,4 +147,4 @@ def main(argv):
 if __name__ == "__main__":
     from sr_keras.cli_common import run_cli
 
-    run_cli(main)
+    run_cli(main, positional=True)

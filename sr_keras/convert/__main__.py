@@ -14,7 +14,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags  # noqa: E402
 
 flags.DEFINE_string("input", None, "the checkpoint (.pt / .pth)")
 flags.DEFINE_string("output", None, "the .keras file to write")
@@ -29,9 +29,6 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    logging.set_verbosity(logging.WARNING)
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     from sr_keras.convert import ConversionError, convert_file
     from sr_keras.files import check_writable_dir, save_keras
     from sr_keras.models import count_params, model_scale

@@ -19,7 +19,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import app, flags  # noqa: E402
 
 from sr_keras.cli_common import dataclass_flag_values, define_dataclass_flags, flag_error  # noqa: E402
 from sr_keras.mmsr.config import MMSRConfig  # noqa: E402
@@ -132,7 +132,6 @@ def train(config, mmsr, argv):
 
 
 def main(argv):
-    logging.set_verbosity(logging.WARNING)
     if len(argv) < 2 or argv[1] not in ("train", "classify"):
         raise app.UsageError("usage: python -m sr_keras.mmsr {train,classify} [flags]")
     from sr_keras.cli_common import exit_interrupted
@@ -156,4 +155,4 @@ def main(argv):
 if __name__ == "__main__":
     from sr_keras.cli_common import run_cli
 
-    run_cli(main)
+    run_cli(main, positional=True)
