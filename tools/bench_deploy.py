@@ -16,14 +16,14 @@ import json
 import os
 import platform
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
+
+import _workers  # noqa: E402  (tools/_workers.py, beside this script)
 
 flags.DEFINE_string("model", "edsr_baseline", "registry name of the model (paper size, untrained weights)")
 flags.DEFINE_string("pretrained", None, "a named trained model instead of --model")
@@ -102,18 +102,7 @@ def _time(run, lr, spec, reference, name):
 
 
 def spawn(spec):
-    command = [sys.executable, os.path.abspath(__file__), f"--worker={json.dumps(spec)}"]
-    load = os.getloadavg()[0]  # other processes on the machine slow every row they overlap
-    result = subprocess.run(command, capture_output=True, text=True)
-    row = dict(spec, load_before=round(load, 2), load_after=round(os.getloadavg()[0], 2))
-    if result.returncode == 0 and result.stdout.strip():
-        row.update(json.loads(result.stdout.strip().splitlines()[-1]))
-    else:
-        killed = result.returncode < 0
-        row["failed"] = (f"killed by signal {-result.returncode} (out of memory?)" if killed else
-                         (result.stderr.strip().splitlines() or ["exit %d" % result.returncode])[-1][:300])
-    print(json.dumps(row), file=sys.stderr)
-    return row
+    return _workers.spawn(__file__, spec)
 
 
 def main(argv):

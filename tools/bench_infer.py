@@ -15,13 +15,13 @@ import json
 import os
 import platform
 import resource
-import subprocess
-import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
+
+import _workers  # noqa: E402  (tools/_workers.py, beside this script)
 
 from sr_keras.files import write_json  # noqa: E402
 
@@ -77,17 +77,7 @@ def run_one(spec):
 
 
 def spawn(spec):
-    command = [sys.executable, os.path.abspath(__file__), f"--worker={json.dumps(spec)}"]
-    result = subprocess.run(command, capture_output=True, text=True)
-    row = dict(spec)
-    if result.returncode == 0 and result.stdout.strip():
-        row.update(json.loads(result.stdout.strip().splitlines()[-1]))
-    else:
-        killed = result.returncode < 0
-        row["failed"] = (f"killed by signal {-result.returncode} (out of memory?)" if killed else
-                         (result.stderr.strip().splitlines() or ["exit %d" % result.returncode])[-1][:300])
-    print(json.dumps(row), file=sys.stderr)
-    return row
+    return _workers.spawn(__file__, spec)
 
 
 def main(argv):
