@@ -1,5 +1,6 @@
 """What every source shares: reading a PyTorch checkpoint without running code, PyTorch -> Keras tensor layouts,
 and copying named arrays into a model's layers with every shape checked and every tensor accounted for."""
+import importlib
 import os
 import warnings
 
@@ -18,6 +19,23 @@ class ConversionError(ValueError):
     """A checkpoint that cannot be converted; the message names the first offending tensor or the reason."""
 
 
+def existing_file(path):
+    """`path` as a string; FileNotFoundError naming it when it is not a file."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    return path
+
+
+def optional_import(module, purpose, alternative):
+    """The module `module` of the `convert` extra; ConversionError with the install command when it is missing."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConversionError(f'{purpose} needs {module}: pip install "sr_keras[convert]" (or {alternative})') \
+            from None
+
+
 def read_state_dict(path):
     """{name: float32 numpy array} of a PyTorch checkpoint, loaded without running any pickled code.
 
@@ -28,14 +46,8 @@ def read_state_dict(path):
         FileNotFoundError: no such file. ConversionError: not a readable, code-free PyTorch checkpoint, or
         torch is missing (the message has the install command).
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        import torch
-    except ImportError:
-        raise ConversionError('reading PyTorch checkpoints needs torch: pip install "sr_keras[convert]" (or pip '
-                              'install torch; the CPU build is enough)') from None
+    path = existing_file(path)
+    torch = optional_import("torch", "reading PyTorch checkpoints", "pip install torch; the CPU build is enough")
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols it then reads fine
             warnings.simplefilter("ignore")

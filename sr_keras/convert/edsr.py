@@ -51,12 +51,7 @@ def detect_edsr_pytorch(tensors):
             raise ConversionError(f"MDSR checkpoint with {count} upsamplers; sr_keras reads the published 2+3+4")
         name = "mdsr_baseline" if num_res_blocks == 16 else "mdsr"
         return name, {"num_filters": num_filters, "num_res_blocks": num_res_blocks}, (2, 3, 4)[:count]
-    first = tensors.get("tail.0.0.weight")
-    if first is None:
-        raise ConversionError("EDSR checkpoint without its upsampler (tail.0.0.weight)")
-    steps = len(_block_indices(tensors, r"tail\.0\.(\d+)\.weight$"))
-    name, arguments = _edsr_name(num_filters, num_res_blocks)
-    return name, arguments, (_scale_of(first, num_filters, steps),)
+    return _single_scale(tensors, num_filters, num_res_blocks, "tail.0.0.weight", r"tail\.0\.(\d+)\.weight$", "EDSR")
 
 
 def detect_basicsr(tensors):
@@ -65,10 +60,17 @@ def detect_basicsr(tensors):
         raise ConversionError("not a BasicSR EDSR checkpoint: no 'conv_first' / 'conv_after_body'")
     num_filters = tensors["conv_first.weight"].shape[0]
     num_res_blocks = len(_block_indices(tensors, r"body\.(\d+)\.conv1\.weight$"))
-    first = tensors.get("upsample.0.weight")
+    return _single_scale(tensors, num_filters, num_res_blocks, "upsample.0.weight", r"upsample\.(\d+)\.weight$",
+                         "BasicSR EDSR")
+
+
+def _single_scale(tensors, num_filters, num_res_blocks, first_key, steps_pattern, what):
+    """(architecture, builder arguments, (scale,)) of a one-scale EDSR whose upsampler's first conv is
+    `first_key` and whose upsampler convs match `steps_pattern`."""
+    first = tensors.get(first_key)
     if first is None:
-        raise ConversionError("BasicSR EDSR checkpoint without its upsampler (upsample.0.weight)")
-    steps = len(_block_indices(tensors, r"upsample\.(\d+)\.weight$"))
+        raise ConversionError(f"{what} checkpoint without its upsampler ({first_key})")
+    steps = len(_block_indices(tensors, steps_pattern))
     name, arguments = _edsr_name(num_filters, num_res_blocks)
     return name, arguments, (_scale_of(first, num_filters, steps),)
 

@@ -17,11 +17,10 @@ The models are krasserm's `model/edsr.py`, `model/wdsr.py`, `model/srgan.py`:
   at the end. Convolutions, ReLU and the residual additions are positively homogeneous, so this is sr_keras's
   EDSR with every bias multiplied by 127.5 and the kernels unchanged, exactly.
 """
-import os
 
 import numpy as np
 
-from sr_keras.convert._common import ConversionError, assign
+from sr_keras.convert._common import ConversionError, assign, existing_file, optional_import
 
 KRASSERM = "krasserm"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -42,14 +41,8 @@ def read_keras2_weights(path):
 
     The kind is the weight name's last part without ':0' (kernel, bias, g, gamma, alpha, ...).
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        import h5py
-    except ImportError:
-        raise ConversionError('reading Keras 2 .h5 weights needs h5py: pip install "sr_keras[convert]" (or pip '
-                              'install h5py)') from None
+    path = existing_file(path)
+    h5py = optional_import("h5py", "reading Keras 2 .h5 weights", "pip install h5py")
     layers = []
     try:
         with h5py.File(path, "r") as handle:
