@@ -31,7 +31,7 @@ LIMIT_SECONDS = 180  # the issue's bound for one notebook with its tiny paramete
 TINY = {
     "quickstart.ipynb": dict(EVAL_IMAGES=2, CROP=64),  # + PHOTO and OFFICIAL_WEIGHTS, made per run
     "train_on_gpu.ipynb": dict(SCALE=2, STEPS=12, NUM_RES_BLOCKS=2, NUM_FILTERS=16, BATCH_SIZE=4, CROP_SIZE=12,
-                               VALID_IMAGES=2, EVAL_EVERY=6, SAVE_EVERY=6, EXTRA_STEPS=4, TENSORBOARD=False,
+                               VALID_IMAGES=2, EVAL_EVERY=6, SAVE_EVERY=6, EXTRA_STEPS=4,
                                DATA_ROOT="data/div2k", RUN_DIR="runs/edsr_baseline_x2"),  # + the DIV2K mirror
     "a_srgan_large_images.ipynb": dict(PRE_STEPS=6, GAN_STEPS=4, NUM_RES_BLOCKS=1, NUM_FILTERS=8, BATCH_SIZE=2,
                                        CROP_SIZE=12, EVAL_EVERY=1000, EVAL_IMAGES=1, POOL_SIZES=[4, 8],
@@ -85,6 +85,10 @@ def test_committed_notebooks_are_stripped_and_parametrised(name):
     exec(_parameters_cell(notebook).source, namespace)  # noqa: S102 - the notebook's own parameters
     unknown = set(TINY[name]) - set(namespace)
     assert not unknown, f"{name}: the tiny parameters {unknown} are not in its parameters cell"
+    # `papermill --help-notebook` documents every parameter with its comment (one line each, parseable)
+    inferred = papermill.inspect_notebook(str(NOTEBOOKS / name))
+    assigned = {key for key in namespace if key.isupper()}
+    assert set(inferred) == assigned and all(inferred[key]["help"] for key in assigned), inferred
 
 
 def _edsr_checkpoint(folder):
@@ -166,6 +170,9 @@ def test_train_on_gpu(kernel_env):
     assert [(e["resumed_from"], e["steps"]) for e in ends] == [(0, 12), (12, 16)]  # the run, then the resume
     assert ends[-1]["protocol"] == "div2k"
     assert (run / "tensorboard").is_dir() and (run / "export" / "1" / "saved_model.pb").is_file()
+    html = [output.data["text/html"] for cell in _code(notebook) for output in cell.outputs
+            if output.output_type == "display_data" and "text/html" in output.data]
+    assert any("tensorboard-frame" in frame for frame in html)  # TensorBoard started and shown inline
     text = _stdout(notebook)
     assert "resumed at step 12, stopped at 16" in text
     assert "| x2 | edsr_baseline |" in text and "the published figures are for EDSR baseline" in text
