@@ -17,10 +17,15 @@ def _module_name(path):
 
 
 def _imports(path, package="sr_keras"):
-    """Every `package` module `path` imports, at any depth (function-level imports included)."""
+    """Every `package` module `path` imports, at any depth (function-level imports included), also by name
+    through `importlib.import_module("...")` or the converter's `optional_import("...")`."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
+        if (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None))
+                in ("import_module", "optional_import") and node.args and isinstance(node.args[0], ast.Constant)
+                and str(node.args[0].value).split(".")[0] == package):
+            found.add(node.args[0].value)
+        elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.split(".")[0] == package)
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == package:
             if node.module == "sr_keras":

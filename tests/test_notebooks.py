@@ -181,9 +181,17 @@ def test_train_on_gpu(kernel_env):
 
 
 def test_a_srgan_large_images(kernel_env):
+    """On a folder of photos, as a user gives theirs (here scikit-image's largest: 1000x872 and 1411x1411)."""
+    from sr_keras.data import photo_paths
+
     tmp_path = kernel_env
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for path in photo_paths("train"):
+        if pathlib.Path(path).name in ("hubble_deep_field.jpg", "retina.jpg", "rocket.jpg"):
+            shutil.copy(path, folder)
     notebook, seconds = _execute(NOTEBOOKS / "a_srgan_large_images.ipynb", tmp_path,
-                                 TINY["a_srgan_large_images.ipynb"])
+                                 dict(TINY["a_srgan_large_images.ipynb"], PHOTO_DIR=str(folder)))
     assert seconds < LIMIT_SECONDS, seconds
     run = tmp_path / "runs" / "a_srgan_story"
     assert Image.open(run / "large" / "large_lr_x4.png").size == (2000, 2000)
@@ -196,6 +204,9 @@ def test_a_srgan_large_images(kernel_env):
     init = [json.loads(line) for line in (run / "a_srgan" / "metrics.jsonl").read_text().splitlines()
             if '"init_from"' in line]
     assert init and init[0]["path"].endswith("a_srresnet/generator_final_x4.keras")
+    config = json.loads((run / "a_srgan" / "config.json").read_text())
+    assert (config["data"], config["data_dir"]) == ("folder", str(folder))
+    assert "LR: 500 x 500 from retina.jpg" in text
 
 
 def test_a_failing_cell_fails_the_run(kernel_env):
@@ -214,4 +225,3 @@ def test_a_failing_cell_fails_the_run(kernel_env):
     ran = [cell for cell in _code(executed) if cell.execution_count is not None]
     assert ran[-1].source == cells[broken].source  # nothing after the failing cell ran
     assert not (tmp_path / "quickstart" / "photo_x4.png").exists()
-    shutil.rmtree(tmp_path / "quickstart", ignore_errors=True)
