@@ -209,6 +209,11 @@ def test_a_srgan_large_images(kernel_env):
     assert "LR: 500 x 500 from retina.jpg" in text
 
 
+def test_a_bad_parameter_stops_with_one_line(kernel_env):
+    with pytest.raises(papermill.PapermillExecutionError, match=r"SCALE must be one of \[2, 3, 4\]"):
+        _execute(NOTEBOOKS / "quickstart.ipynb", kernel_env, dict(SCALE=5))
+
+
 def test_a_failing_cell_fails_the_run(kernel_env):
     """A cell that raises stops the notebook there and fails the run, naming the cell and the error."""
     tmp_path = kernel_env
