@@ -70,11 +70,8 @@ def main(argv=None):
     splits, tracks = _div2k._names(args.splits), _div2k._names(args.tracks)
     try:
         archives = _div2k.archives_for(splits, tracks, args.scales, args.hr)
-        if args.check_only:
-            if not os.path.isdir(root):
-                raise _div2k.UsageError(f"--root {root} is not a folder")
-        else:
-            _div2k._ensure_writable(root, "--root")
+        if args.check_only and not os.path.isdir(root):
+            raise _div2k.UsageError(f"--root {root} is not a folder")
     except _div2k.UsageError as error:
         _log(f"{parser.prog}: error: {error}")
         return 2

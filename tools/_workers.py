@@ -23,3 +23,12 @@ def spawn(script, spec):
                          (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[-1][:300])
     print(json.dumps(row), file=sys.stderr)
     return row
+
+
+def run_if_worker(spec_json, run_one):
+    """In a worker process (`spec_json` is the --worker value), prints `run_one(spec)` as one JSON line for
+    `spawn` to read and returns True; returns False in the parent (`spec_json` empty)."""
+    if not spec_json:
+        return False
+    print(json.dumps(run_one(json.loads(spec_json))))
+    return True

@@ -12,7 +12,6 @@ Keras on the [0, 255] scale (clipped). A configuration that fails is reported as
 
     python tools/bench_deploy.py [--model=edsr_baseline] [--scale=4] [--lr_size=350x500] [--repeats=3] [--rounds=2]
 """
-import json
 import os
 import platform
 import resource
@@ -107,8 +106,7 @@ def spawn(spec):
 
 def main(argv):
     del argv
-    if FLAGS.worker:
-        print(json.dumps(run_one(json.loads(FLAGS.worker))))
+    if _workers.run_if_worker(FLAGS.worker, run_one):
         return
     import numpy as np
 

@@ -11,7 +11,6 @@ A configuration that fails (e.g. out of memory) is reported as such, not hidden.
 
     python tools/bench_infer.py [--tile=256] [--large_tile=192] [--overlap=8] [--skip_large_whole]
 """
-import json
 import os
 import platform
 import resource
@@ -82,8 +81,7 @@ def spawn(spec):
 
 def main(argv):
     del argv
-    if FLAGS.worker:
-        print(json.dumps(run_one(json.loads(FLAGS.worker))))
+    if _workers.run_if_worker(FLAGS.worker, run_one):
         return
     from sr_keras.flops import matmul_gflops
 
