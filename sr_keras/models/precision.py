@@ -28,13 +28,14 @@ def _force_float32(node):
             _force_float32(value)
 
 
-def float32_copy(model):
-    """`model` itself if every layer computes in float32, else a float32 copy with the same weights.
+def float32_copy(model, always_copy=False):
+    """`model` itself if every layer computes in float32 (unless `always_copy`), else a float32 copy with the same
+    weights.
 
     The copy is rebuilt from the model's own serialised config with every dtype policy set to float32 (the
     weights are float32 under mixed precision already, so they are copied unchanged).
     """
-    if compute_dtypes(model) <= {"float32"}:
+    if compute_dtypes(model) <= {"float32"} and not always_copy:
         return model
     serialized = keras.saving.serialize_keras_object(model)
     _force_float32(serialized)

@@ -51,7 +51,7 @@ def use_mixed_precision():
 
 
 def make_optimizer(optim):
-    """Adam (0.9, 0.999, eps 1e-8) with the learning rate multiplied by `decay_factor` at each decay step;
+    """Adam (0.9, `beta_2`, eps 1e-8) with the learning rate multiplied by `decay_factor` at each decay step;
     wrapped in a `LossScaleOptimizer` under the `mixed_float16` policy (the trainers scale their losses for it).
 
     Args:
@@ -62,7 +62,7 @@ def make_optimizer(optim):
         schedule = keras.optimizers.schedules.PiecewiseConstantDecay(list(optim.decay_steps), values)
     else:
         schedule = optim.learning_rate
-    optimizer = keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
+    optimizer = keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=optim.beta_2, epsilon=1e-8)
     if keras.mixed_precision.global_policy().name == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
@@ -94,6 +94,8 @@ def build_trainer(config, strategy):
         report = init_generators(generators, config.gan.init_from) if config.gan.init_from else None
         trainer, parts = _trainer(config, strategy, generators)
         trainer.init_report = report
+        if config.optim.ema_decay:
+            parts["generator_ema"] = trainer.keep_ema(config.optim.ema_decay)
         return trainer, parts
 
 
@@ -101,7 +103,8 @@ def _trainer(config, strategy, generators):
     with strategy.scope():
         batch = config.data.batch_size
         if not config.is_gan:
-            trainer = PixelTrainer(strategy, generators, make_optimizer(config.optim), config.optim.loss, batch)
+            trainer = PixelTrainer(strategy, generators, make_optimizer(config.optim), config.optim.loss, batch,
+                                   usm_target=config.optim.usm_target)
             return trainer, dict(trainer.optimizers)
         discriminator = build_discriminator(config)
         vgg = None

@@ -17,6 +17,7 @@ import os
 from typing import Optional
 
 from sr_keras.checks import ConfigError, positive_int
+from sr_keras.data.pipeline import DEGRADATIONS, check_degradation_crop
 from sr_keras.models import MODELS, get_spec
 from sr_keras.training import recipes
 
@@ -68,6 +69,11 @@ class DataConfig:
     cache: bool = setting(True, "keep decoded training images in memory")
     quantize_lr: bool = setting(True, "round and clip LR made with MATLAB bicubic to the uint8 grid, as MATLAB and "
                                 "every published LR set (DIV2K, Set5, ...) have it; --noquantize_lr keeps floats")
+    degradation: str = setting("bicubic", "how training LR is made from HR: bicubic (MATLAB, the benchmarks' and "
+                               "the source's LR), realesrgan (Real-ESRGAN's second-order blur/resize/noise/JPEG "
+                               "model, per batch), bsrgan (BSRGAN's shuffled model, per crop)", choices=DEGRADATIONS)
+    pair_pool: int = setting(0, "realesrgan/bsrgan: Real-ESRGAN's training-pair pool size (its queue_size, 180 "
+                             "with batch 12); a multiple of the per-replica batch; 0 = off")
     max_eval_images: Optional[int] = setting(None, "validate on at most this many images")
     protocol: str = setting("auto", "validation protocol (sr_keras.evaluation.PROTOCOLS): benchmark (Y, scale "
                             "pixels cropped), div2k (RGB, scale + 6 cropped, as EDSR-PyTorch); auto = div2k when "
@@ -83,6 +89,12 @@ class OptimConfig:
     decay_steps: tuple = setting((), "steps at which the learning rate is multiplied by --decay_factor", item=int)
     decay_factor: float = setting(0.5, "learning-rate decay factor (0.5 = halve)")
     loss: str = setting("l1", "pixel loss", choices=("l1", "mse"))
+    beta_2: float = setting(0.999, "Adam's beta_2 (0.999 in EDSR/WDSR/SRGAN, 0.99 in Real-ESRGAN)")
+    ema_decay: float = setting(0.0, "keep an exponential moving average of the generator weights with this decay "
+                               "(Real-ESRGAN: 0.999), validated, saved and exported instead of the raw weights; "
+                               "0 = off")
+    usm_target: bool = setting(False, "train the pixel (and perceptual) loss against the USM-sharpened HR, as "
+                               "Real-ESRGAN's gt_usm / l1_gt_usm")
     mixed_precision: bool = setting(False, "mixed precision (float16 on GPU, bfloat16 on CPU)")
 
 
@@ -278,13 +290,18 @@ def validate(config):
     if not 0 < optim.decay_factor <= 1:
         raise ConfigError("decay_factor", f"must be in (0, 1], got {optim.decay_factor}")
     for section, name in ((optim, "loss"), (gan, "content_loss"), (gan, "vgg_scale"), (data, "kind"),
-                          (data, "div2k_track"),
+                          (data, "div2k_track"), (data, "degradation"),
                           (data, "protocol"), (runtime, "strategy")):
         field = next(f for f in dataclasses.fields(section) if f.name == name)
         choices = field.metadata["choices"]
         if getattr(section, name) not in choices:
             raise ConfigError(field.metadata.get("flag", name),
                               f"must be one of {', '.join(choices)}, got {getattr(section, name)!r}")
+    if not 0 <= optim.ema_decay < 1:
+        raise ConfigError("ema_decay", f"must be in [0, 1), got {optim.ema_decay}")
+    if not 0 < optim.beta_2 < 1:
+        raise ConfigError("beta_2", f"must be in (0, 1), got {optim.beta_2}")
+    _validate_degradation(config)
     if gan.adv_weight < 0:
         raise ConfigError("adv_weight", f"must be >= 0, got {gan.adv_weight}")
     if data.kind in ("folder", "paired", "div2k") and not data.data_dir:
@@ -324,6 +341,28 @@ def validate(config):
         for name in ("discriminator_layers", "discriminator_filters"):
             if getattr(gan, name) is not None:
                 raise ConfigError(name, f"only applies to GAN models, not {model.name}")
+
+
+def _validate_degradation(config):
+    data, replicas = config.data, max(config.runtime.gpus, config.runtime.cpu_replicas, 1)
+    if data.pair_pool < 0 or isinstance(data.pair_pool, bool) or not isinstance(data.pair_pool, int):
+        raise ConfigError("pair_pool", f"must be an integer >= 0, got {data.pair_pool!r}")
+    if data.degradation == "bicubic":
+        if data.pair_pool:
+            raise ConfigError("pair_pool", "applies to --degradation=realesrgan or bsrgan, not bicubic")
+        return
+    if data.kind == "paired":
+        raise ConfigError("degradation", f"{data.degradation} makes the LR from the HR images: the LR folder of "
+                                         "--data=paired would be ignored; use --data=folder")
+    per_replica = data.batch_size // replicas
+    if data.pair_pool % per_replica:
+        raise ConfigError("pair_pool", f"{data.pair_pool} must be a multiple of the per-replica batch size "
+                                       f"{per_replica} (Real-ESRGAN: 180 with batches of 12)")
+    for scale in config.train_scales:
+        try:
+            check_degradation_crop(data.degradation, data.crop_size, scale)
+        except ValueError as error:
+            raise ConfigError("crop_size", str(error)) from None
 
 
 def _is_preset(name):

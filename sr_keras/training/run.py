@@ -33,8 +33,8 @@ import tensorflow as tf
 from sr_keras import data as sr_data
 from sr_keras import evaluation
 from sr_keras.checks import ConfigError
+from sr_keras.data.realesrgan import RealESRGANSettings
 from sr_keras.files import check_writable_dir, save_keras
-from sr_keras.models.precision import float32_copy
 from sr_keras.training import distribute
 from sr_keras.training.build import build_trainer, use_mixed_precision
 from sr_keras.training.checkpoints import RunCheckpoint, RunLock
@@ -209,17 +209,19 @@ def _validate(run, step):
     """Validates every scale's generator in float32; saves the best generators; returns the Y-PSNR mean."""
     config = run.config
     run.results = {}
-    for scale, generator in run.trainer.generators.items():
-        result = evaluation.evaluate(float32_copy(generator), run.pairs[scale], scale, protocol=config.protocol,
-                                     pool_size=config.eval_pool_size, bicubic=run.bicubic[scale])
+    for scale in run.trainer.generators:
+        result = evaluation.evaluate(run.trainer.generator_for_export(scale), run.pairs[scale], scale,
+                                     protocol=config.protocol, pool_size=config.eval_pool_size,
+                                     bicubic=run.bicubic[scale])
         run.results[scale] = result
         _, lr, hr = run.pairs[scale][0]
         run.logs.validation(step, scale, result, evaluation.comparison_strip(lr, result["first_sr"], hr, scale))
     score = float(np.mean([r["model"]["mean"][r["headline"]] for r in run.results.values()]))
     if score > float(run.checkpoint.best_metric.numpy()):
         run.checkpoint.best_metric.assign(score)
-        for scale, generator in run.trainer.generators.items():
-            save_keras(float32_copy(generator), os.path.join(run.out_dir, f"generator_best_x{scale}.keras"))
+        for scale in run.trainer.generators:
+            save_keras(run.trainer.generator_for_export(scale),
+                       os.path.join(run.out_dir, f"generator_best_x{scale}.keras"))
         if step % config.runtime.save_every and step != config.optim.steps:
             run.checkpoint.save(step)
             run.last_saved = step
@@ -228,12 +230,21 @@ def _validate(run, step):
         f"(bicubic {r['bicubic']['mean'][r['headline']]:.2f})" for s, r in run.results.items()))
 
 
+def _degradation(config):
+    """The pipeline's degradation: Real-ESRGAN's sharpens the HR it degrades exactly when the loss target is the
+    sharpened HR (its ``gt_usm``)."""
+    if config.data.degradation == "realesrgan":
+        return RealESRGANSettings(usm=config.optim.usm_target)
+    return config.data.degradation
+
+
 def _loop(run):
     config, trainer = run.config, run.trainer
     runtime, steps = config.runtime, config.optim.steps
     iterators = {scale: iter(sr_data.distributed_training_dataset(
         run.strategy, source, config.data.crop_size, config.data.batch_size, seed=runtime.seed + run.start,
-        cache=config.data.cache)) for scale, source in run.sources.items()}
+        cache=config.data.cache, degradation=_degradation(config), pair_pool=config.data.pair_pool))
+        for scale, source in run.sources.items()}
     scales = config.train_scales
     for step in range(run.start + 1, steps + 1):
         scale = scales[(step - 1) % len(scales)]
@@ -261,7 +272,7 @@ def _loop(run):
 def _finish(run, seconds):
     config = run.config
     saved = {}
-    finals = {scale: float32_copy(generator) for scale, generator in run.trainer.generators.items()}
+    finals = {scale: run.trainer.generator_for_export(scale) for scale in run.trainer.generators}
     for scale, generator in finals.items():
         saved[scale] = os.path.join(run.out_dir, f"generator_final_x{scale}.keras")
         save_keras(generator, saved[scale])

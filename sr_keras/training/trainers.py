@@ -13,7 +13,10 @@ replicas. Subclasses only say what each replica computes (`replica_step`).
 import keras
 import tensorflow as tf
 
+from sr_keras.data.kernels import usm_sharpen
+from sr_keras.models.precision import float32_copy
 from sr_keras.training import losses
+from sr_keras.training.ema import WeightEMA
 
 
 def _average(per_example, global_batch_size):
@@ -47,10 +50,22 @@ class Trainer:
         self.generators = dict(generators)
         self.optimizers = dict(optimizers)
         self.global_batch_size = global_batch_size
+        self.ema = None
         with strategy.scope():
             for name, optimizer in self.optimizers.items():
                 optimizer.build(variables[name])
         self._step = tf.function(self._distributed_step)
+
+    def keep_ema(self, decay):
+        """Keeps a `WeightEMA` of the generators' weights from now on (call before the first step)."""
+        with self.strategy.scope():
+            self.ema = WeightEMA(unique_trainable(self.generators.values()), decay)
+        return self.ema
+
+    def generator_for_export(self, scale):
+        """The generator of `scale` as validated and saved: float32, with the averaged weights under EMA."""
+        generator = self.generators[scale]
+        return float32_copy(generator) if self.ema is None else self.ema.averaged_copy(generator)
 
     def average(self, per_example):
         """The mean of per-example losses over the global batch (this replica's share of it)."""
@@ -75,6 +90,8 @@ class Trainer:
 
     def _distributed_step(self, scale, lr, hr):
         per_replica = self.strategy.run(self.replica_step, args=(scale, lr, hr))
+        if self.ema is not None:
+            self.ema.update()
         return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in per_replica.items()}
 
     def train_step(self, scale, batch):
@@ -92,10 +109,12 @@ class PixelTrainer(Trainer):
         optimizer: a Keras optimizer created under `strategy.scope()`.
         loss: "l1" or "mse".
         global_batch_size: the batch size summed over replicas.
+        usm_target: compare with the USM-sharpened HR (Real-ESRGAN's ``gt_usm``).
     """
 
-    def __init__(self, strategy, generators, optimizer, loss, global_batch_size):
+    def __init__(self, strategy, generators, optimizer, loss, global_batch_size, usm_target=False):
         self.loss = loss
+        self.usm_target = usm_target
         variables = unique_trainable(dict(generators).values())
         super().__init__(strategy, generators, {"g_optimizer": optimizer}, {"g_optimizer": variables},
                          global_batch_size)
@@ -106,8 +125,9 @@ class PixelTrainer(Trainer):
 
     def replica_step(self, scale, lr, hr):
         model = self.generators[scale]
+        target = usm_sharpen(hr) if self.usm_target else hr
         loss = self.minimise(self.optimizer, model.trainable_variables,
-                             lambda: self.average(losses.pixel_loss(model(lr, training=True), hr, self.loss)))
+                             lambda: self.average(losses.pixel_loss(model(lr, training=True), target, self.loss)))
         return {"loss": loss}
 
 
