@@ -67,6 +67,41 @@ def load_pairs(source, max_images=None):
     return pairs
 
 
+DEGRADATIONS = ("bicubic", "camera", "realesrgan", "bsrgan")
+
+
+def degrade_pairs(pairs, scale, degradation, seed=0, first_index=0):
+    """`pairs` with each LR image remade from its HR image by `degradation`, seeded photo by photo.
+
+    Args:
+        pairs: (name, lr, hr) from `load_pairs` (HR cropped to a multiple of `scale`).
+        scale: the SR factor.
+        degradation: "bicubic" (the pairs unchanged), "camera" (`sr_keras.data.camera`, the fixed held-out
+            chain), "realesrgan" (Real-ESRGAN's second-order model without the USM sharpening) or "bsrgan".
+        seed: the seed; photo i of `pairs` uses (seed, first_index + i).
+        first_index: the index of the first photo (to keep the draws of several sets apart).
+    """
+    if degradation not in DEGRADATIONS:
+        raise ValueError(f"unknown degradation {degradation!r}; degradations: {', '.join(DEGRADATIONS)}")
+    if degradation == "bicubic":
+        return list(pairs)
+    import tensorflow as tf
+
+    from sr_keras.data import bsrgan, camera, realesrgan
+
+    degraded = []
+    for index, (name, _, hr) in enumerate(pairs, first_index):
+        if degradation == "camera":
+            lr, _ = camera.camera_degrade(hr, scale, seed, index)
+        elif degradation == "realesrgan":
+            lr = realesrgan.degrade_batch(hr[None], scale, tf.constant([seed, index], tf.int64),
+                                          realesrgan.RealESRGANSettings(usm=False))[0]
+        else:
+            lr = bsrgan.degrade_image(hr, scale, tf.constant([seed, index], tf.int64))
+        degraded.append((name, np.asarray(lr, np.float32), hr))
+    return degraded
+
+
 def _scores(records):
     return {"per_image": records, "mean": metrics.mean_metrics([{k: r[k] for k in METRICS} for r in records])}
 

@@ -1,6 +1,7 @@
 """Upscale image files or folders with a trained generator.
 
     python -m sr_keras.upscale photo.jpg                        # the default model, x4: writes photo_x4.png
+    python -m sr_keras.upscale --real photo.jpg                 # the real-photo model (noise, blur, JPEG)
     python -m sr_keras.upscale --scale=2 photo.jpg holiday/     # x2; holiday/ -> holiday_x2/
     python -m sr_keras.upscale --model_path=runs/wdsr_b/generator_final_x4.keras photo.jpg photos/ --output_dir=out
     python -m sr_keras.upscale --model_path=a_srresnet_x4.keras --pool_size=4 --tile=256 big.png --output_dir=out
@@ -30,6 +31,8 @@ flags.DEFINE_string("output_dir", None, "where the upscaled PNGs go (default: ne
                     "input folder, a sibling folder <folder>_x<scale>)")
 flags.DEFINE_integer("scale", None, "SR factor: picks the default model (default 4) when no model is given; "
                      "otherwise an error if the model's differs")
+flags.DEFINE_bool("real", False, "use the real-photo model of --scale (x4, x2): trained on Real-ESRGAN's blur, "
+                  "noise and JPEG degradations, for camera and web photos; see docs/models/real.md")
 flags.DEFINE_integer("tile", None, "LR tile size; default: chosen from --max_memory")
 flags.DEFINE_string("max_memory", None, "memory budget for the whole process, e.g. 2GB or 800MB: the tile size and "
                     "tiles per batch are chosen from the model's graph to stay under it (default: a quarter of "
@@ -80,9 +83,9 @@ def load_model(scale):
     from sr_keras import pretrained
     from sr_keras.cli_common import load_model_from_flags
 
-    given = [f"--{name}" for name in ("model_path", "pretrained", "mmsr_dir") if FLAGS[name].value]
+    given = [f"--{name}" for name in ("model_path", "pretrained", "mmsr_dir", "real") if FLAGS[name].value]
     if len(given) > 1:
-        raise ValueError(f"give one of --model_path, --pretrained and --mmsr_dir, not {' and '.join(given)}")
+        raise ValueError(f"give one of --model_path, --pretrained, --mmsr_dir and --real, not {' and '.join(given)}")
     if FLAGS.mmsr_dir:
         from sr_keras.mmsr import load_router
 
@@ -91,8 +94,9 @@ def load_model(scale):
     model, label = load_model_from_flags(FLAGS, required=False)
     if model is not None:
         return model, label, None
-    name = pretrained.default_model_name(4 if scale is None else scale)
-    print(f"using the default model {name}: {pretrained.get(name).description}", file=sys.stderr)
+    name = pretrained.default_model_name(4 if scale is None else scale, real=FLAGS.real)
+    print(f"using the {'real-photo' if FLAGS.real else 'default'} model {name}: {pretrained.get(name).description}",
+          file=sys.stderr)
     return pretrained.load(name), name, None
 
 

@@ -88,6 +88,16 @@ def _default(scale):
                              4: "held-out photos: +0.95 dB over bicubic"}[scale])
 
 
+def _real(scale):
+    return Preset(f"wdsr_b_real_x{scale}", "wdsr_b", scale,
+                  f"WDSR-B x{scale}, 16 blocks, trained by sr_keras for real photos (Real-ESRGAN's blur, noise and "
+                  f"JPEG degradations; upscale --real)", file=f"wdsr_b_real_x{scale}.keras", card="docs/models/real.md",
+                  published=_REAL_FIGURES.get(scale, ""))
+
+
+# Held-out photos degraded by the camera chain (docs/models/real.md): mean Y-PSNR gain over bicubic.
+_REAL_FIGURES = {}
+
 _EDSR_URL = "https://cv.snu.ac.kr/research/EDSR/models/"
 _EDSR_PAGE = "https://github.com/sanghyun-son/EDSR-PyTorch"
 _EDSR_PROTOCOL = "DIV2K 0801-0900, RGB, scale+2 border ignored (EDSR-PyTorch README)"
@@ -195,10 +205,12 @@ def _krasserm():
 
 
 PRESETS = {preset.name: preset for preset in (
-    *(_default(scale) for scale in (2, 3, 4)), *_edsr_pytorch(), *_basicsr(), *_ychfan(), *_krasserm())}
+    *(_default(scale) for scale in (2, 3, 4)), *(_real(scale) for scale in (2, 4)), *_edsr_pytorch(), *_basicsr(),
+    *_ychfan(), *_krasserm())}
 
-# The model `python -m sr_keras.upscale` uses at each scale when no model is given.
+# The model `python -m sr_keras.upscale` uses at each scale when no model is given, and with --real.
 DEFAULT_MODELS = {2: "wdsr_b_default_x2", 3: "wdsr_b_default_x3", 4: "wdsr_b_default_x4"}
+REAL_MODELS = {2: "wdsr_b_real_x2", 4: "wdsr_b_real_x4"}
 
 
 def get(name):
@@ -209,12 +221,14 @@ def get(name):
     return PRESETS[name]
 
 
-def default_model_name(scale):
-    """The name of the default model at `scale`; ValueError for a scale without one."""
-    if scale not in DEFAULT_MODELS:
-        raise ValueError(f"there is no default model at x{scale}; default models: "
-                         f"{', '.join(f'x{s}' for s in DEFAULT_MODELS)}")
-    return DEFAULT_MODELS[scale]
+def default_model_name(scale, real=False):
+    """The name of the default model at `scale` (`real`: the real-photo model); ValueError for a scale without
+    one."""
+    models, kind = (REAL_MODELS, "real-photo") if real else (DEFAULT_MODELS, "default")
+    if scale not in models:
+        raise ValueError(f"there is no {kind} model at x{scale}; {kind} models: "
+                         f"{', '.join(f'x{s}' for s in models)}")
+    return models[scale]
 
 
 def cached_model_path(name):

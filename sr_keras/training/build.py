@@ -8,7 +8,7 @@ from sr_keras import models as sr_models
 from sr_keras.checks import ConfigError
 from sr_keras.models.saving import load_matching_weights
 from sr_keras.training import losses
-from sr_keras.training.trainers import GANTrainer, PixelTrainer
+from sr_keras.training.trainers import GANTrainer, PixelTrainer, RealESRGANTrainer
 
 
 def _generator_overrides(config):
@@ -32,7 +32,9 @@ def build_generators(config):
 
 
 def build_discriminator(config):
-    """The GAN's discriminator for HR crops of `crop_size * scale` pixels."""
+    """The GAN's discriminator for HR crops of `crop_size * scale` pixels (the U-Net one takes any size)."""
+    if config.discriminator_name == "unet_discriminator_sn":
+        return sr_models.build_model("unet_discriminator_sn", num_feat=config.gan.discriminator_filters or 64)
     overrides = {"hr_size": config.data.crop_size * config.model.scale}
     if config.gan.discriminator_layers is not None:
         overrides["num_layers"] = config.gan.discriminator_layers
@@ -107,6 +109,13 @@ def _trainer(config, strategy, generators):
                                    usm_target=config.optim.usm_target)
             return trainer, dict(trainer.optimizers)
         discriminator = build_discriminator(config)
+        if config.model.name == "realesrgan":
+            weights = None if config.gan.vgg_weights == "random" else (config.gan.vgg_weights or "imagenet")
+            trainer = RealESRGANTrainer(strategy, generators, discriminator, make_optimizer(config.optim),
+                                        make_optimizer(config.optim), losses.vgg19_preactivation_features(
+                                            weights=weights), config.gan.adv_weight, batch,
+                                        usm_target=config.optim.usm_target)
+            return trainer, dict(trainer.optimizers, discriminator=discriminator)
         vgg = None
         if config.gan.content_loss != "mse":
             weights = None if config.gan.vgg_weights == "random" else (config.gan.vgg_weights or "imagenet")

@@ -21,7 +21,10 @@ from sr_keras.data.pipeline import DEGRADATIONS, check_degradation_crop
 from sr_keras.models import MODELS, get_spec
 from sr_keras.training import recipes
 
-GAN_MODELS = {"srgan": ("srresnet", "srgan_discriminator"), "a_srgan": ("a_srresnet", "a_srgan_discriminator")}
+# GAN model: (its generator, its discriminator). Real-ESRGAN's generator can be any single-scale generator
+# (--generator); its own, RRDBNet, is not built here yet, so WDSR-B stands in by default.
+GAN_MODELS = {"srgan": ("srresnet", "srgan_discriminator"), "a_srgan": ("a_srresnet", "a_srgan_discriminator"),
+              "realesrgan": ("wdsr_b", "unet_discriminator_sn")}
 TRAINABLE_MODELS = tuple(name for name, spec in MODELS.items() if spec.kind != "discriminator") + tuple(GAN_MODELS)
 DATA_KINDS = ("embedded", "folder", "paired", "div2k", "tfds")
 DIV2K_TRACKS = ("bicubic", "unknown", "x8", "mild", "difficult")
@@ -44,6 +47,8 @@ class ModelConfig:
     """What is trained: the model and its size."""
 
     name: str = setting(None, f"model to train: {', '.join(TRAINABLE_MODELS)}", flag="model")
+    generator: Optional[str] = setting(None, "--model=realesrgan: the generator trained in the GAN (any single-scale "
+                                       "generator; default wdsr_b)")
     scale: int = setting(4, "SR factor (2, 3, 4 or 8 where the model allows it)")
     scales: tuple = setting((2, 3, 4), "MDSR: the scales trained together", item=int)
     num_filters: Optional[int] = setting(None, "generator feature channels (default: the paper's)")
@@ -102,7 +107,8 @@ class OptimConfig:
 class GANConfig:
     """SRGAN / A-SRGAN only: discriminator, losses and the pretrained generator."""
 
-    content_loss: str = setting("mse", "GAN: content loss", choices=("mse", "vgg22", "vgg54"))
+    content_loss: str = setting("mse", "GAN: content loss (perceptual = Real-ESRGAN's L1 + VGG19 conv1_2..conv5_4 "
+                                "pre-ReLU L1, only for realesrgan)", choices=("mse", "vgg22", "vgg54", "perceptual"))
     adv_weight: float = setting(1e-3, "GAN: adversarial loss weight (1e-3 in SRGAN)")
     vgg_scale: str = setting("per_element", "GAN: VGG loss = 0.0061 x mean over H, W, C (per_element, "
                              "krasserm/super-resolution) or over H, W of the channel sum (per_position, "
@@ -161,7 +167,9 @@ class TrainConfig:
 
     @property
     def generator_name(self):
-        return GAN_MODELS[self.model.name][0] if self.is_gan else self.model.name
+        if self.is_gan:
+            return self.model.generator or GAN_MODELS[self.model.name][0]
+        return self.model.name
 
     @property
     def discriminator_name(self):
@@ -235,9 +243,12 @@ def make_config(model=None, model_dir=None, recipe=None, **changes):
     values = {}
     if recipe is not None:
         entry = recipes.get(recipe)
-        if model is not None and model != entry.model:
+        if entry.model is None:  # a training recipe for any generator (Real-ESRNet's)
+            if model is None:
+                raise ConfigError("model", f"recipe {recipe!r} trains any generator: name one with --model")
+        elif model is not None and model != entry.model:
             raise ConfigError("model", f"{model!r} contradicts recipe {recipe!r}, which trains {entry.model!r}")
-        model = entry.model
+        model = model or entry.model
         values.update(entry.values)
     if model is None:
         raise ConfigError("model", "is required (or a recipe that names one)")
@@ -331,16 +342,37 @@ def validate(config):
         raise ConfigError("pool_size", f"only applies to a_srresnet / a_srgan, not {model.name}")
     if not config.has_attention and model.eval_pool_size is not None:
         raise ConfigError("eval_pool_size", f"only applies to a_srresnet / a_srgan, not {model.name}")
+    _validate_gan(config)
     if config.is_gan and not gan.init_from and not gan.from_scratch:
-        first = "a_srresnet" if config.has_attention else "srresnet"
+        first = {"a_srgan": "a_srresnet", "srgan": "srresnet"}.get(model.name, config.generator_name)
+        recipe = f" --recipe=realesrnet_x{model.scale}plus" if model.name == "realesrgan" else ""
         raise ConfigError("init_from", f"{model.name} starts from a trained {first} (the paper's two steps): train "
-                                       f"it first (python -m sr_keras.train --model={first}), then pass "
+                                       f"it first (python -m sr_keras.train --model={first}{recipe}), then pass "
                                        f"--init_from=<its generator_final_x{model.scale}.keras>; or give "
                                        f"--from_scratch")
     if not config.is_gan:
         for name in ("discriminator_layers", "discriminator_filters"):
             if getattr(gan, name) is not None:
                 raise ConfigError(name, f"only applies to GAN models, not {model.name}")
+
+
+def _validate_gan(config):
+    model, gan = config.model, config.gan
+    if model.generator is not None:
+        if model.name != "realesrgan":
+            raise ConfigError("generator", f"only applies to --model=realesrgan, not {model.name}")
+        spec = MODELS.get(model.generator)
+        if spec is None or spec.kind != "generator":
+            names = ", ".join(n for n, s in MODELS.items() if s.kind == "generator")
+            raise ConfigError("generator", f"must be a single-scale generator ({names}), got {model.generator!r}")
+    if model.name == "realesrgan":
+        if gan.discriminator_layers is not None:
+            raise ConfigError("discriminator_layers", "the U-Net discriminator of realesrgan has a fixed depth")
+        if gan.d_steps != 1:
+            raise ConfigError("d_steps", "realesrgan alternates one generator and one discriminator step")
+    if (model.name == "realesrgan") != (gan.content_loss == "perceptual") and config.is_gan:
+        raise ConfigError("content_loss", "perceptual is Real-ESRGAN's loss: --model=realesrgan takes it and only "
+                                          f"it (got --model={model.name} --content_loss={gan.content_loss})")
 
 
 def _validate_degradation(config):

@@ -19,7 +19,8 @@ class Recipe:
 
     Attributes:
         name: the `--recipe` value.
-        model: the trained model (`--model`).
+        model: the trained model (`--model`); None for a training recipe that applies to any generator (the
+            user names it with `--model`).
         source: where the values come from (paper, section or table, original code).
         values: flat training settings (field names of `sr_keras.training.config`).
     """
@@ -46,6 +47,21 @@ _WDSR = dict(scale=4, loss="l1", learning_rate=1e-3, decay_steps=(200_000,), dec
 _WDSR_SOURCE = ("Yu et al. 2018 (WDSR), seed 002: DIV2K, 96px HR crops, L1, Adam, lr 1e-3 halved at 2e5 steps, "
                 "batch 16; 32 blocks of 32 features")
 _SRGAN_SIZE = dict(scale=4, num_filters=64, num_res_blocks=16, batch_size=16, crop_size=24)
+# Real-ESRGAN (Wang et al. 2021), xinntao/Real-ESRGAN options/train_realesrnet_x4plus.yml and
+# train_realesrgan_x4plus.yml: 4 GPUs x 12 = batch 48 of 256 px HR crops (LR 64 at x4, 128 at x2), a pool of
+# 180 pairs per GPU (720 in all), Adam betas (0.9, 0.99), EMA 0.999, USM-sharpened targets. Their MultiStepLR
+# milestone equals the last step, so the learning rate never decays.
+_REALESRGAN_DATA = dict(degradation="realesrgan", pair_pool=720, batch_size=48, beta_2=0.99, ema_decay=0.999,
+                        usm_target=True, loss="l1", decay_steps=())
+_REALESRNET_SOURCE = ("Wang et al. 2021 (Real-ESRGAN), options/train_realesrnet_x{s}plus.yml: Real-ESRNet, L1 on "
+                      "the USM-sharpened HR, Adam lr 2e-4 betas (0.9, 0.99), EMA 0.999, 1e6 iterations, batch 48 "
+                      "(4 GPUs x 12), 256 px HR crops, the second-order degradation and a 180-pair pool per GPU; "
+                      "trains RRDBNet there, any generator here (--model)")
+_REALESRGAN_SOURCE = ("Wang et al. 2021 (Real-ESRGAN), options/train_realesrgan_x{s}plus.yml: from Real-ESRNet "
+                      "(--init_from), L1 + VGG19 perceptual (conv1_2..conv5_4 before ReLU, weights 0.1, 0.1, 1, 1, "
+                      "1) + 0.1 x vanilla GAN with UNetDiscriminatorSN, generator step then discriminator step, "
+                      "Adam lr 1e-4 betas (0.9, 0.99) for both, EMA 0.999, 4e5 iterations, batch 48; the generator "
+                      "is --generator (RRDBNet in the original)")
 
 RECIPES = {recipe.name: recipe for recipe in (
     Recipe("edsr_paper", "edsr", _EDSR_SOURCE + "; EDSR 32 blocks x 256 features, res_scale 0.1",
@@ -88,13 +104,22 @@ RECIPES = {recipe.name: recipe for recipe in (
            "1e-4 (data parallel over 8 GPUs: add --gpus=8); FSA pool 1 in training and 4 at test time",
            dict(_SRGAN_SIZE, crop_size=96, loss="mse", content_loss="mse", adv_weight=1e-3, d_steps=1,
                 learning_rate=1e-4, decay_steps=(), steps=30_000, pool_size=1, eval_pool_size=4, from_scratch=True)),
+) + tuple(
+    Recipe(f"realesrnet_x{scale}plus", None, _REALESRNET_SOURCE.format(s=scale),
+           dict(_REALESRGAN_DATA, scale=scale, crop_size=256 // scale, learning_rate=2e-4, steps=1_000_000))
+    for scale in (4, 2)
+) + tuple(
+    Recipe(f"realesrgan_x{scale}plus", "realesrgan", _REALESRGAN_SOURCE.format(s=scale),
+           dict(_REALESRGAN_DATA, scale=scale, crop_size=256 // scale, learning_rate=1e-4, steps=400_000,
+                content_loss="perceptual", adv_weight=0.1))
+    for scale in (4, 2)
 )}
 
 # The recipe that applies to each model when no --recipe is given.
 PAPER_RECIPES = {"edsr": "edsr_paper", "edsr_baseline": "edsr_baseline_paper", "mdsr": "mdsr_paper",
                  "mdsr_baseline": "mdsr_baseline_paper", "wdsr_a": "wdsr_a_paper", "wdsr_b": "wdsr_b_paper",
                  "srresnet": "srresnet_paper", "srgan": "srgan_paper", "a_srresnet": "a_srresnet_paper",
-                 "a_srgan": "a_srgan_paper"}
+                 "a_srgan": "a_srgan_paper", "realesrgan": "realesrgan_x4plus"}
 
 
 def get(name):

@@ -199,3 +199,63 @@ class GANTrainer(Trainer):
         g_loss = self.minimise(g_optimizer, self.generator.trainable_variables, generator_loss)
         return {"g_loss": g_loss, "d_loss": parts["d_loss"], "content": parts["content"],
                 "adversarial": parts["adversarial"]}
+
+
+class RealESRGANTrainer(Trainer):
+    """Real-ESRGAN's GAN stage (``RealESRGANModel.optimize_parameters``): a generator step, then a discriminator
+    step, each on this step's SR.
+
+    Generator: L1 (weight 1) and the VGG19 perceptual loss (weight 1, `losses.perceptual_loss`) against the
+    USM-sharpened HR (``l1_gt_usm``, ``percep_gt_usm``) plus ``gan_weight`` (0.1) x BCE-with-logits of the
+    discriminator's per-pixel logits on SR against "real". Discriminator (``gan_gt_usm: False``): BCE of its
+    logits on the plain HR against "real" plus on the SR computed before the generator's update, detached,
+    against "fake", unweighted. This is the opposite order of `GANTrainer` (SRGAN, seed 000: D first).
+
+    Args:
+        strategy: the strategy everything was created under.
+        generators: {scale: generator} with one entry.
+        discriminator: a per-pixel-logit discriminator (`unet_discriminator_sn`).
+        g_optimizer, d_optimizer: Keras optimizers created under `strategy.scope()`.
+        vgg_features: `losses.vgg19_preactivation_features()`.
+        gan_weight: the adversarial weight (0.1).
+        global_batch_size: the batch size summed over replicas.
+        usm_target: L1 and perceptual targets are the USM-sharpened HR.
+    """
+
+    def __init__(self, strategy, generators, discriminator, g_optimizer, d_optimizer, vgg_features, gan_weight,
+                 global_batch_size, usm_target=True):
+        if len(generators) != 1:
+            raise ValueError(f"RealESRGANTrainer trains one generator, got scales {sorted(generators)}")
+        (self.generator,) = generators.values()
+        self.discriminator = discriminator
+        self.vgg_features = vgg_features
+        self.gan_weight = float(gan_weight)
+        self.usm_target = usm_target
+        super().__init__(strategy, generators, {"g_optimizer": g_optimizer, "d_optimizer": d_optimizer},
+                         {"g_optimizer": self.generator.trainable_variables,
+                          "d_optimizer": discriminator.trainable_variables}, global_batch_size)
+
+    def replica_step(self, scale, lr, hr):
+        del scale
+        g_optimizer, d_optimizer = self.optimizers["g_optimizer"], self.optimizers["d_optimizer"]
+        target = usm_sharpen(hr) if self.usm_target else hr
+        parts = {}
+
+        def generator_loss():
+            sr = self.generator(lr, training=True)
+            parts["sr"] = tf.stop_gradient(sr)
+            parts["l1"] = self.average(losses.pixel_loss(sr, target, "l1"))
+            parts["perceptual"] = self.average(losses.perceptual_loss(self.vgg_features, sr, target))
+            parts["gan"] = self.average(losses.patch_gan_losses(self.discriminator(sr, training=True), True))
+            return parts["l1"] + parts["perceptual"] + self.gan_weight * parts["gan"]
+
+        g_loss = self.minimise(g_optimizer, self.generator.trainable_variables, generator_loss)
+
+        def discriminator_loss():
+            real = losses.patch_gan_losses(self.discriminator(hr, training=True), True)
+            fake = losses.patch_gan_losses(self.discriminator(parts["sr"], training=True), False)
+            return self.average(real + fake)
+
+        d_loss = self.minimise(d_optimizer, self.discriminator.trainable_variables, discriminator_loss)
+        return {"g_loss": g_loss, "d_loss": d_loss, "l1": parts["l1"], "perceptual": parts["perceptual"],
+                "gan": parts["gan"]}
