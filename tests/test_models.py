@@ -29,7 +29,12 @@ TINY = {
     "a_srresnet": dict(num_filters=8, num_res_blocks=2),
     "srgan_discriminator": dict(hr_size=32, num_filters=8),
     "a_srgan_discriminator": dict(hr_size=32, num_filters=8),
+    "unet_discriminator_sn": dict(num_feat=8),
 }
+# Discriminators of a fixed HR crop size that output the probability of "real" (SRGAN's kind), and those that
+# output one logit per pixel for images of any size (a multiple of 8: Real-ESRGAN's U-Net).
+CROP_DISCRIMINATORS = ("srgan_discriminator", "a_srgan_discriminator")
+PIXEL_DISCRIMINATORS = ("unet_discriminator_sn",)
 
 
 @pytest.mark.parametrize("name,kwargs,trainable,non_trainable", REFERENCE_COUNTS,
@@ -80,7 +85,11 @@ def test_generator_maps_odd_sizes_and_survives_keras_round_trip(name, scale, tmp
     np.testing.assert_allclose(loaded(lr, training=False).numpy(), sr, rtol=1e-5, atol=1e-3)
 
 
-@pytest.mark.parametrize("name", DISCRIMINATORS)
+def test_every_discriminator_is_of_a_tested_kind():
+    assert sorted(DISCRIMINATORS) == sorted(CROP_DISCRIMINATORS + PIXEL_DISCRIMINATORS)
+
+
+@pytest.mark.parametrize("name", CROP_DISCRIMINATORS)
 def test_discriminator_outputs_probabilities_and_round_trips(name, tmp_path):
     model = build_model(name, **TINY[name])
     hr = np.random.default_rng(0).uniform(0, 255, size=(3, 32, 32, 3)).astype("float32")
@@ -93,6 +102,18 @@ def test_discriminator_outputs_probabilities_and_round_trips(name, tmp_path):
     np.testing.assert_allclose(keras.saving.load_model(path)(hr, training=False).numpy(), out, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError):
         model(np.zeros((1, 48, 48, 3), "float32"))  # fixed crop size
+
+
+@pytest.mark.parametrize("name", PIXEL_DISCRIMINATORS)
+def test_pixel_discriminator_outputs_logits_of_any_size_and_round_trips(name, tmp_path):
+    model = build_model(name, **TINY[name])
+    hr = np.random.default_rng(0).uniform(0, 255, size=(3, 32, 32, 3)).astype("float32")
+    out = model(hr, training=False).numpy()
+    assert out.shape == (3, 32, 32, 1) and np.isfinite(out).all()
+    assert model(hr[:1, :24, :16], training=False).shape == (1, 24, 16, 1)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    np.testing.assert_allclose(keras.saving.load_model(path)(hr, training=False).numpy(), out, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", GENERATORS)
@@ -119,7 +140,7 @@ def test_registry_errors_are_clear():
 
 def test_generators_default_to_x4_and_registry_has_every_seed_model():
     assert set(MODELS) == {"edsr", "edsr_baseline", "mdsr", "mdsr_baseline", "wdsr_a", "wdsr_b", "srresnet",
-                           "srgan_discriminator", "a_srresnet", "a_srgan_discriminator"}
+                           "srgan_discriminator", "a_srresnet", "a_srgan_discriminator", "unet_discriminator_sn"}
     model = build_model("edsr_baseline", num_filters=8, num_res_blocks=1)
     assert model.output_shape == (None, None, None, 3)
     assert model(np.zeros((1, 5, 6, 3), "float32")).shape == (1, 20, 24, 3)

@@ -16,7 +16,9 @@ def main():
     for name, spec in MODELS.items():
         if spec.kind == "discriminator":
             built = spec.builder()
-            config = "96x96 HR input"
+            # SRGAN's see a fixed crop; the U-Net one any size that is a multiple of 8
+            fixed = "hr_size" in inspect.signature(spec.builder).parameters
+            config = "96x96 HR input" if fixed else "any size (a multiple of 8), per-pixel logits"
         elif spec.kind == "multiscale_generator":
             built = spec.builder()
             config = "scales 2+3+4, shared body"

@@ -16,21 +16,28 @@ Sources (`SOURCES`; the layout is detected from the tensors' names when `source`
 - `krasserm`: krasserm/super-resolution's Keras 2 `.h5` weights (EDSR, WDSR-B with tensorflow-addons weight
   norm, SRResNet / SRGAN generator), read with h5py, `krasserm.py`.
 
+Discriminators are not generators and so not among `SOURCES` / `convert_file`: BasicSR's `UNetDiscriminatorSN`
+(Real-ESRGAN's, spectral norm) converts with `convert_unet_discriminator_sn(read_state_dict(path))`,
+`realesrgan.py`.
+
 PyTorch files are read with `torch.load(weights_only=True)`, which refuses any pickle that would run code, in
 both PyTorch's legacy and zip formats. PyTorch and h5py are needed only here (`pip install "sr_keras[convert]"`).
 
 Mapping (PyTorch -> Keras): every convolution weight [out, in, kh, kw] -> kernel [kh, kw, in, out]; biases as
 they are; weight-norm g [out, 1, 1, 1] -> g [out]; a convolution feeding a pixel shuffle of factor r has its
 output channels (v, g and bias alike) permuted from PyTorch's `nn.PixelShuffle` order (c * r^2 + dy * r + dx)
-to TensorFlow's `depth_to_space` order ((dy * r + dx) * C + c). A missing, extra or mis-shaped tensor stops the
-conversion with one line naming it.
+to TensorFlow's `depth_to_space` order ((dy * r + dx) * C + c); spectral norm's `weight_orig` -> kernel,
+`weight_u` -> u, `weight_v` -> v reordered from (in, kh, kw) to the kernel's (kh, kw, in). A missing, extra or
+mis-shaped tensor stops the conversion with one line naming it.
 """
 import os
 
 from sr_keras.convert import edsr, krasserm, wdsr
 from sr_keras.convert._common import ConversionError, read_state_dict
+from sr_keras.convert.realesrgan import convert_unet_discriminator_sn
 
-__all__ = ["SOURCES", "ConversionError", "convert_file", "detect_source", "read_state_dict"]
+__all__ = ["SOURCES", "ConversionError", "convert_file", "convert_unet_discriminator_sn", "detect_source",
+           "read_state_dict"]
 
 # source name -> (detect(tensors) -> (architecture, arguments, scales), convert(tensors, scale) -> (model, report))
 SOURCES = {

@@ -139,12 +139,43 @@ class Reader:
             v, g, bias = v[..., perm], g[perm], bias[perm]
         return [v, g.astype("float32"), bias.astype("float32")]
 
+    def spectral_norm_conv(self, key):
+        """{"kernel", "u", "v"} of the PyTorch conv `key` under `torch.nn.utils.spectral_norm` (`weight_orig`,
+        `weight_u`, `weight_v`; no bias is read), in the layouts of `sr_keras.layers.SpectralNorm`.
+
+        The kernel maps as any conv's. PyTorch's matrix is the weight as [out, in * kh * kw]: u has one entry per
+        output channel and is taken as it is; v runs over the columns in (in, kh, kw) order and is reordered to
+        the rows of the Keras kernel reshaped to [kh * kw * in, out], i.e. (kh, kw, in).
+        """
+        weight = self.take(f"{key}.weight_orig")
+        u, v = self.take(f"{key}.weight_u"), self.take(f"{key}.weight_v")
+        out, inputs, kh, kw = weight.shape
+        if u.shape != (out,) or v.shape != (inputs * kh * kw,):
+            raise ConversionError(f"{key}: weight_u {u.shape} / weight_v {v.shape} do not fit weight_orig "
+                                  f"{weight.shape}")
+        v = np.asarray(v, "float32").reshape(inputs, kh, kw).transpose(1, 2, 0).ravel()
+        return {"kernel": torch_kernel(weight), "u": np.asarray(u, "float32"), "v": np.ascontiguousarray(v)}
+
     def leftover(self, what):
         """Raises ConversionError naming the first tensor no layer took."""
         extra = sorted(set(self.tensors) - self.used)
         if extra:
             raise ConversionError(f"unexpected tensor {extra[0]} (of {len(extra)} left over): not {what} as its "
                                   f"original code writes it")
+
+
+def in_weight_order(layer, arrays):
+    """`arrays` ({weight name: array}, e.g. "kernel", "u", "v") as the list `layer.set_weights` takes.
+
+    Raises:
+        ConversionError: a weight of the layer that `arrays` does not give, or an array the layer has no weight for.
+    """
+    names = [weight.name for weight in layer.weights]
+    missing = [name for name in names if name not in arrays]
+    extra = sorted(set(arrays) - set(names))
+    if missing or extra:
+        raise ConversionError(f"{layer.name}: weights {names}, given {sorted(arrays)}")
+    return [arrays[name] for name in names]
 
 
 def assign(targets, assignments, architecture):

@@ -3,16 +3,19 @@
     >>> from sr_keras.models import build_model, model_scale
     >>> model = build_model("wdsr_b", scale=4)          # float RGB [0, 255] in, [0, 255] out, any size
     >>> disc = build_model("srgan_discriminator", hr_size=96)
+    >>> unet = build_model("unet_discriminator_sn")     # per-pixel logits for any size, a multiple of 8
     >>> model_scale(model)                              # read from the model's metadata, kept in .keras files
     4
 """
 import dataclasses
+import inspect
 from typing import Callable
 
 from sr_keras.models._common import SUPPORTED_SCALES
 from sr_keras.models.asrgan import a_srgan_discriminator, a_srresnet
 from sr_keras.models.edsr import edsr, edsr_baseline, mdsr, mdsr_baseline
 from sr_keras.models.generator import SRGenerator, model_info, model_scale
+from sr_keras.models.realesrgan import unet_discriminator_sn
 from sr_keras.models.saving import load_generator
 from sr_keras.models.srgan import srgan_discriminator, srresnet
 from sr_keras.models.wdsr import wdsr_a, wdsr_b
@@ -49,6 +52,7 @@ MODELS = {
     "srgan_discriminator": ModelSpec(srgan_discriminator, "discriminator", (), "Ledig et al. 2017"),
     "a_srresnet": ModelSpec(a_srresnet, "generator", SUPPORTED_SCALES, "Pathak et al. 2018"),
     "a_srgan_discriminator": ModelSpec(a_srgan_discriminator, "discriminator", (), "Pathak et al. 2018"),
+    "unet_discriminator_sn": ModelSpec(unet_discriminator_sn, "discriminator", (), "Wang et al. 2021"),
 }
 
 GENERATORS = tuple(name for name, spec in MODELS.items() if spec.kind != "discriminator")
@@ -68,7 +72,7 @@ def build_model(name, scale=None, **overrides):
     Args:
         name: a key of `MODELS`.
         scale: for generators, the upscaling factor (default 4); must be None for discriminators, which take
-            `hr_size` instead.
+            `hr_size` instead (the SRGAN ones) or images of any size (`unet_discriminator_sn`).
         **overrides: keyword arguments of the builder (num_filters, num_res_blocks, res_scale, pool_size,
             hr_size, ...). For MDSR, `scales` chooses the set of scales built together (default (2, 3, 4)).
 
@@ -82,7 +86,9 @@ def build_model(name, scale=None, **overrides):
     spec = get_spec(name)
     if spec.kind == "discriminator":
         if scale is not None:
-            raise ValueError(f"{name} is a discriminator and takes no scale; pass hr_size=<HR crop size>")
+            hint = ("pass hr_size=<HR crop size>" if "hr_size" in inspect.signature(spec.builder).parameters
+                    else "it takes images of any size")
+            raise ValueError(f"{name} is a discriminator and takes no scale; {hint}")
         return _call(spec.builder, name, overrides)
     scale = 4 if scale is None else scale
     if spec.kind == "multiscale_generator":
@@ -135,5 +141,5 @@ __all__ = [
     "DEFAULT_MDSR_SCALES", "DISCRIMINATORS", "GENERATORS", "MODELS", "ModelSpec", "SRGenerator",
     "a_srgan_discriminator", "a_srresnet", "build_model", "count_params", "edsr", "edsr_baseline", "get_spec",
     "load_generator", "mdsr", "mdsr_baseline", "model_info", "model_scale", "srgan_discriminator", "srresnet",
-    "wdsr_a", "wdsr_b",
+    "unet_discriminator_sn", "wdsr_a", "wdsr_b",
 ]
