@@ -95,7 +95,7 @@ def degrade_pairs(pairs, scale, degradation, seed=0, first_index=0):
             lr, _ = camera.camera_degrade(hr, scale, seed, index)
         elif degradation == "realesrgan":
             lr = realesrgan.degrade_batch(hr[None], scale, tf.constant([seed, index], tf.int64),
-                                          realesrgan.RealESRGANSettings(usm=False))[0]
+                                          realesrgan.RealESRGANSettings())[0]
         else:
             lr = bsrgan.degrade_image(hr, scale, tf.constant([seed, index], tf.int64))
         degraded.append((name, np.asarray(lr, np.float32), hr))

@@ -73,7 +73,7 @@ def check_degradation_crop(degradation, crop_size, scale):
 
 def training_dataset(source, crop_size, batch_size, seed=None, augment=True, cache=False, crops_per_image=1,
                      repeat=True, input_context=None, num_parallel_calls=tf.data.AUTOTUNE, degradation=None,
-                     pair_pool=0):
+                     pair_pool=0, usm=False):
     """Batches of aligned random LR/HR crops for training.
 
     Pipeline: shuffle the files, decode (LR made with MATLAB bicubic when the source has none), optionally
@@ -104,6 +104,7 @@ def training_dataset(source, crop_size, batch_size, seed=None, augment=True, cac
         pair_pool: Real-ESRGAN's training-pair pool (``queue_size``, 180 in its recipes): once this many pairs
             are held, each batch is swapped into a shuffled pool and a batch of older pairs comes out, mixing
             batch-level draws across batches. 0 = off. A multiple of the (per-replica) batch size.
+        usm: "realesrgan" degrades the USM-sharpened HR (Real-ESRGAN's ``gt_usm``); the HR yielded stays plain.
 
     Returns:
         tf.data.Dataset of (lr [B, c, c, 3], hr [B, c*s, c*s, 3]) float32 in [0, 255].
@@ -181,7 +182,7 @@ def training_dataset(source, crop_size, batch_size, seed=None, augment=True, cac
             batch_seed = tf.stack([batch_base, index])
             if random_base:
                 batch_seed = tf.random.uniform([2], maxval=2 ** 62, dtype=tf.int64)
-            return realesrgan.degrade_batch(hr, scale, batch_seed, settings), hr
+            return realesrgan.degrade_batch(hr, scale, batch_seed, settings, usm=usm), hr
 
         batches = batches.enumerate().map(lambda index, pair: degrade(index, *pair),
                                           num_parallel_calls=num_parallel_calls, deterministic=True)

@@ -28,6 +28,7 @@ import math
 
 import tensorflow as tf
 
+from sr_keras.checks import ConfigError
 from sr_keras.data import kernels as K
 from sr_keras.data.interpolate import MODES, interpolate
 from sr_keras.data.jpeg import diff_jpeg
@@ -38,52 +39,81 @@ NOISE_KINDS = ("gaussian", "poisson")
 ORDERS = ("resize_then_jpeg", "jpeg_then_resize")
 
 
+def _setting(default, help_text):
+    """A field of `RealESRGANSettings`; the training command line has one flag per field (help from here)."""
+    item = float if isinstance(default, tuple) else None
+    return dataclasses.field(default=default, metadata={"help": f"realesrgan: {help_text}", "item": item})
+
+
+_KERNEL_PROBS = (0.45, 0.25, 0.12, 0.03, 0.12, 0.03)
+_RANGES = ("blur_sigma", "betag_range", "betap_range", "resize_range", "noise_range", "poisson_scale_range",
+           "jpeg_range", "blur_sigma2", "betag_range2", "betap_range2", "resize_range2", "noise_range2",
+           "poisson_scale_range2", "jpeg_range2")
+_PROBABILITIES = ("sinc_prob", "gaussian_noise_prob", "gray_noise_prob", "second_blur_prob", "sinc_prob2",
+                  "gaussian_noise_prob2", "gray_noise_prob2", "final_sinc_prob", "final_order_prob")
+
+
 @dataclasses.dataclass(frozen=True)
 class RealESRGANSettings:
     """Every setting of the degradation, with the values of ``options/train_realesrnet_x4plus.yml`` (the same in
-    the x2 and GAN option files). Names follow the YAML file; "2" marks the second stage."""
+    the x2 and GAN option files). Names follow the YAML file; "2" marks the second stage. The kernel families
+    are `kernels.KERNEL_TYPES`, in that order (a probability of 0 leaves one out)."""
 
-    usm: bool = True  # gt_usm: sharpen the HR (BasicSR USMSharp) before degrading it
-    kernel_list: tuple = K.KERNEL_TYPES
-    kernel_prob: tuple = (0.45, 0.25, 0.12, 0.03, 0.12, 0.03)
-    sinc_prob: float = 0.1
-    blur_sigma: tuple = (0.2, 3.0)
-    betag_range: tuple = (0.5, 4.0)
-    betap_range: tuple = (1.0, 2.0)
-    resize_prob: tuple = (0.2, 0.7, 0.1)  # up, down, keep
-    resize_range: tuple = (0.15, 1.5)
-    gaussian_noise_prob: float = 0.5
-    noise_range: tuple = (1.0, 30.0)
-    poisson_scale_range: tuple = (0.05, 3.0)
-    gray_noise_prob: float = 0.4
-    jpeg_range: tuple = (30.0, 95.0)
-    second_blur_prob: float = 0.8
-    kernel_prob2: tuple = (0.45, 0.25, 0.12, 0.03, 0.12, 0.03)
-    sinc_prob2: float = 0.1
-    blur_sigma2: tuple = (0.2, 1.5)
-    betag_range2: tuple = (0.5, 4.0)
-    betap_range2: tuple = (1.0, 2.0)
-    resize_prob2: tuple = (0.3, 0.4, 0.3)
-    resize_range2: tuple = (0.3, 1.2)
-    gaussian_noise_prob2: float = 0.5
-    noise_range2: tuple = (1.0, 25.0)
-    poisson_scale_range2: tuple = (0.05, 2.5)
-    gray_noise_prob2: float = 0.4
-    jpeg_range2: tuple = (30.0, 95.0)
-    final_sinc_prob: float = 0.8
-    final_order_prob: float = 0.5  # probability of [resize + sinc] before JPEG (the original's 0.5)
+    kernel_prob: tuple = _setting(_KERNEL_PROBS, "first-stage kernel family probabilities (iso, aniso, "
+                                  "generalized iso/aniso, plateau iso/aniso)")
+    sinc_prob: float = _setting(0.1, "first-stage probability of a sinc kernel instead")
+    blur_sigma: tuple = _setting((0.2, 3.0), "first-stage kernel sigma range (HR pixels)")
+    betag_range: tuple = _setting((0.5, 4.0), "first-stage generalized Gaussian beta range")
+    betap_range: tuple = _setting((1.0, 2.0), "first-stage plateau beta range")
+    resize_prob: tuple = _setting((0.2, 0.7, 0.1), "first-stage resize up, down, keep probabilities")
+    resize_range: tuple = _setting((0.15, 1.5), "first-stage resize factor range")
+    gaussian_noise_prob: float = _setting(0.5, "first-stage probability of Gaussian (else Poisson) noise")
+    noise_range: tuple = _setting((1.0, 30.0), "first-stage Gaussian noise sigma range (grey levels)")
+    poisson_scale_range: tuple = _setting((0.05, 3.0), "first-stage Poisson noise scale range")
+    gray_noise_prob: float = _setting(0.4, "first-stage probability of gray noise")
+    jpeg_range: tuple = _setting((30.0, 95.0), "first-stage JPEG quality range")
+    second_blur_prob: float = _setting(0.8, "probability of the second-stage blur")
+    kernel_prob2: tuple = _setting(_KERNEL_PROBS, "second-stage kernel family probabilities")
+    sinc_prob2: float = _setting(0.1, "second-stage probability of a sinc kernel")
+    blur_sigma2: tuple = _setting((0.2, 1.5), "second-stage kernel sigma range")
+    betag_range2: tuple = _setting((0.5, 4.0), "second-stage generalized Gaussian beta range")
+    betap_range2: tuple = _setting((1.0, 2.0), "second-stage plateau beta range")
+    resize_prob2: tuple = _setting((0.3, 0.4, 0.3), "second-stage resize up, down, keep probabilities")
+    resize_range2: tuple = _setting((0.3, 1.2), "second-stage resize factor range")
+    gaussian_noise_prob2: float = _setting(0.5, "second-stage probability of Gaussian noise")
+    noise_range2: tuple = _setting((1.0, 25.0), "second-stage Gaussian noise sigma range")
+    poisson_scale_range2: tuple = _setting((0.05, 2.5), "second-stage Poisson noise scale range")
+    gray_noise_prob2: float = _setting(0.4, "second-stage probability of gray noise")
+    jpeg_range2: tuple = _setting((30.0, 95.0), "second-stage JPEG quality range")
+    final_sinc_prob: float = _setting(0.8, "probability of the final sinc filter")
+    final_order_prob: float = _setting(0.5, "probability of [resize + sinc] before the final JPEG (else after)")
 
     def __post_init__(self):
         for name in ("kernel_prob", "kernel_prob2", "resize_prob", "resize_prob2"):
-            probs = getattr(self, name)
+            probs = tuple(getattr(self, name))
             expected = len(K.KERNEL_TYPES) if name.startswith("kernel") else 3
             if len(probs) != expected or any(p < 0 for p in probs) or not math.isclose(sum(probs), 1.0,
                                                                                       abs_tol=1e-6):
-                raise ValueError(f"RealESRGANSettings.{name} must be {expected} probabilities summing to 1, "
-                                 f"got {probs}")
-        if tuple(self.kernel_list) != K.KERNEL_TYPES:
-            raise ValueError(f"RealESRGANSettings.kernel_list must be {K.KERNEL_TYPES} (set a probability to 0 "
-                             f"to leave a family out), got {self.kernel_list}")
+                raise ConfigError(name, f"must be {expected} probabilities summing to 1, got {probs}")
+        for name in _RANGES:
+            low_high = tuple(getattr(self, name))
+            if len(low_high) != 2 or not 0 <= low_high[0] <= low_high[1]:
+                raise ConfigError(name, f"must be a range low,high with 0 <= low <= high, got {low_high}")
+        for name in ("jpeg_range", "jpeg_range2"):
+            low, high = getattr(self, name)
+            if not (1 <= low and high <= 100):
+                raise ConfigError(name, f"JPEG qualities lie in [1, 100], got {(low, high)}")
+        for name in ("resize_range", "resize_range2"):
+            low, high = getattr(self, name)
+            if not low <= 1 <= high or low <= 0:
+                raise ConfigError(name, f"must be a range low,high with 0 < low <= 1 <= high, got {(low, high)}")
+        for name in _PROBABILITIES:
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(name, f"must be a probability in [0, 1], got {getattr(self, name)}")
+
+    def changed(self):
+        """The names of the settings that differ from Real-ESRGAN's values."""
+        return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) != f.default]
 
 
 def _uniform(seed, shape, low, high, dtype=tf.float32):
@@ -308,7 +338,7 @@ def _jpeg(images, quality):
     return diff_jpeg(tf.clip_by_value(images, 0.0, 1.0) * 255.0, quality) / 255.0
 
 
-def degrade(hr, scale, params, settings=RealESRGANSettings()):
+def degrade(hr, scale, params, usm=False):
     """Applies one batch's drawn degradation (`draw_parameters`) to an HR batch.
 
     Args:
@@ -316,13 +346,13 @@ def degrade(hr, scale, params, settings=RealESRGANSettings()):
             first-stage resize must leave more than the 10 px of the kernels' reflect padding).
         scale: integer SR factor.
         params: `draw_parameters(seed, B, settings)`.
-        settings: the `RealESRGANSettings` (only ``usm`` is read here; the draws carry the rest).
+        usm: sharpen the HR first (BasicSR ``USMSharp``), as Real-ESRGAN degrades its ``gt_usm``.
 
     Returns:
         LR float32 [B, H / scale, W / scale, 3] on the uint8 grid, in [0, 255].
     """
     hr = tf.cast(hr, tf.float32)
-    if settings.usm:
+    if usm:
         hr = K.usm_sharpen(hr)
     out = hr / 255.0
     shape = tf.shape(out)
@@ -353,7 +383,7 @@ def degrade(hr, scale, params, settings=RealESRGANSettings()):
     return lr
 
 
-def degrade_batch(hr, scale, seed, settings=RealESRGANSettings()):
-    """Draws and applies one batch's degradation: ``degrade(hr, scale, draw_parameters(seed, B), settings)``."""
+def degrade_batch(hr, scale, seed, settings=RealESRGANSettings(), usm=False):
+    """Draws and applies one batch's degradation: ``degrade(hr, scale, draw_parameters(seed, B, settings), usm)``."""
     batch = tf.shape(hr)[0]
-    return degrade(hr, scale, draw_parameters(seed, batch, settings), settings)
+    return degrade(hr, scale, draw_parameters(seed, batch, settings), usm)

@@ -5,7 +5,8 @@
     >>> config.optim.steps, config.model.num_res_blocks, config.data.crop_size
     (300, 8, 24)
 
-A `TrainConfig` holds five sections: `model`, `data`, `optim`, `gan` and `runtime`. Field names are unique
+A `TrainConfig` holds six sections: `model`, `data`, `optim`, `gan`, `runtime` and `degradation` (Real-ESRGAN's
+settings, `sr_keras.data.realesrgan.RealESRGANSettings`, used with `--degradation=realesrgan`). Field names are unique
 across sections, so `make_config` takes them flat (`crop_size=48` lands in `data`). Unset fields take the
 recipe's value: `recipe=` names one of `sr_keras.training.recipes.RECIPES`, and without it the model's own
 paper recipe applies. The command line (`python -m sr_keras.train`) has one flag per field, named after it
@@ -18,6 +19,7 @@ from typing import Optional
 
 from sr_keras.checks import ConfigError, positive_int
 from sr_keras.data.pipeline import DEGRADATIONS, check_degradation_crop
+from sr_keras.data.realesrgan import RealESRGANSettings
 from sr_keras.models import MODELS, get_spec
 from sr_keras.training import recipes
 
@@ -142,7 +144,7 @@ class RuntimeConfig:
 
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "optim": OptimConfig, "gan": GANConfig,
-            "runtime": RuntimeConfig}
+            "runtime": RuntimeConfig, "degradation": RealESRGANSettings}
 # Flat setting name (the field's flag name: its own name, or "model" / "data" for model.name / data.kind) ->
 # (section, field). Names are unique across sections.
 FIELDS = {f.metadata.get("flag", f.name): (section, f.name)
@@ -159,6 +161,7 @@ class TrainConfig:
     optim: OptimConfig
     gan: GANConfig
     runtime: RuntimeConfig
+    degradation: RealESRGANSettings = RealESRGANSettings()
     recipe: Optional[str] = None
 
     @property
@@ -377,6 +380,9 @@ def _validate_gan(config):
 
 def _validate_degradation(config):
     data, replicas = config.data, max(config.runtime.gpus, config.runtime.cpu_replicas, 1)
+    changed = config.degradation.changed()
+    if changed and data.degradation != "realesrgan":
+        raise ConfigError(changed[0], f"is a setting of --degradation=realesrgan, not of {data.degradation}")
     if data.pair_pool < 0 or isinstance(data.pair_pool, bool) or not isinstance(data.pair_pool, int):
         raise ConfigError("pair_pool", f"must be an integer >= 0, got {data.pair_pool!r}")
     if data.degradation == "bicubic":

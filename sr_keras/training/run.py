@@ -33,7 +33,6 @@ import tensorflow as tf
 from sr_keras import data as sr_data
 from sr_keras import evaluation
 from sr_keras.checks import ConfigError
-from sr_keras.data.realesrgan import RealESRGANSettings
 from sr_keras.files import check_writable_dir, save_keras
 from sr_keras.training import distribute
 from sr_keras.training.build import build_trainer, use_mixed_precision
@@ -230,20 +229,13 @@ def _validate(run, step):
         f"(bicubic {r['bicubic']['mean'][r['headline']]:.2f})" for s, r in run.results.items()))
 
 
-def _degradation(config):
-    """The pipeline's degradation: Real-ESRGAN's sharpens the HR it degrades exactly when the loss target is the
-    sharpened HR (its ``gt_usm``)."""
-    if config.data.degradation == "realesrgan":
-        return RealESRGANSettings(usm=config.optim.usm_target)
-    return config.data.degradation
-
-
 def _loop(run):
     config, trainer = run.config, run.trainer
     runtime, steps = config.runtime, config.optim.steps
     iterators = {scale: iter(sr_data.distributed_training_dataset(
         run.strategy, source, config.data.crop_size, config.data.batch_size, seed=runtime.seed + run.start,
-        cache=config.data.cache, degradation=_degradation(config), pair_pool=config.data.pair_pool))
+        cache=config.data.cache, degradation=config.degradation if config.data.degradation == "realesrgan"
+        else config.data.degradation, pair_pool=config.data.pair_pool, usm=config.optim.usm_target))
         for scale, source in run.sources.items()}
     scales = config.train_scales
     for step in range(run.start + 1, steps + 1):
