@@ -8,6 +8,11 @@ Sources (all give whole images as float32 RGB in [0, 255]):
     div2k(root, split, track, scale)       DIV2K from the official archives, extracted under root
     div2k_tfds(config, split)              DIV2K from a prepared tensorflow-datasets div2k/<config>
 
+Real-world LR (graph ops; `training_dataset(..., degradation=...)`):
+    realesrgan.degrade_batch(hr, scale, seed, RealESRGANSettings())   Real-ESRGAN's second-order model
+    bsrgan.degrade_image(hr, scale, seed)                             BSRGAN's shuffled model
+    camera.camera_degrade(hr, scale, seed, index)                     the fixed held-out camera chain
+
 Getting DIV2K:
     download_div2k(root, splits, tracks)   downloads, checks (size, sha256) and extracts the official archives
                                            under root, resuming and skipping finished folders (the command
@@ -18,13 +23,15 @@ from sr_keras.data.div2k import div2k, div2k_tfds
 from sr_keras.data.div2k_download import download_div2k
 from sr_keras.data.folders import ImageSet, evaluation_set, hr_files, hr_folder, paired_folders
 from sr_keras.data.io import DataError, ImageReadError, inspect_images, list_images, read_image
-from sr_keras.data.pipeline import (distributed_training_dataset, evaluation_dataset, interleave_scales,
-                                    training_dataset)
+from sr_keras.data.pipeline import (DEGRADATIONS, distributed_training_dataset, evaluation_dataset,
+                                    interleave_scales, training_dataset)
+from sr_keras.data.realesrgan import RealESRGANSettings
 from sr_keras.data.samples import embedded_photos, photo_paths
 from sr_keras.data.tvat import calibrate_tvat, tvat, tvat_class, vsp
 
 __all__ = [
-    "DataError", "ImageReadError", "ImageSet", "bicubic_degrade", "calibrate_tvat", "distributed_training_dataset",
+    "DEGRADATIONS", "DataError", "ImageReadError", "ImageSet", "RealESRGANSettings", "bicubic_degrade",
+    "calibrate_tvat", "distributed_training_dataset",
     "div2k", "div2k_tfds", "download_div2k", "embedded_photos", "evaluation_dataset", "evaluation_set", "hr_files",
     "hr_folder", "imresize", "inspect_images", "interleave_scales", "list_images", "modcrop", "paired_folders",
     "photo_paths", "quantize_uint8", "read_image", "training_dataset", "tvat", "tvat_class", "vsp",
