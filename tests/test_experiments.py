@@ -147,7 +147,9 @@ def test_flagfile_trains_one_step(path, tiny_photos, tmp_path, mirrored):
     _train_one_step(config, replicas, tmp_path, mirrored)
 
 
-@pytest.mark.parametrize("name", sorted(RECIPES))
+# The real-world recipes need HR crops of at least 74 px, more than these tiny photos; they run from the command
+# line on the embedded photos in tests/training/test_realworld.py.
+@pytest.mark.parametrize("name", sorted(n for n, r in RECIPES.items() if "degradation" not in r.values))
 def test_recipe_trains_one_step(name, tiny_photos, tmp_path, mirrored):
     """`python -m sr_keras.train --recipe=<name> --steps=1 ...` (the flags of the CLI) for every recipe, with
     the paper-size model."""

@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import train_default_models as default_models  # noqa: E402
 
 NUM_RES_BLOCKS = 16
-STEPS = {4: 15000, 2: 6000}
+STEPS = {4: 15000, 2: 4000}
 SEED = 0
 BATCH = 16
 PAIR_POOL = 176  # Real-ESRGAN's 180, rounded down to a multiple of the batch of 16

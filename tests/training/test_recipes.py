@@ -43,6 +43,18 @@ EXPECTED = {
     "a_srgan_mse_seed000": dict(SRGAN_SIZE, crop_size=96, content_loss="mse", learning_rate=1e-4, steps=30_000,
                                 pool_size=1, eval_pool_size=4),
 }
+# xinntao/Real-ESRGAN options/train_realesrnet_x4plus.yml (x2plus: scale 2): 4 GPUs x batch_size_per_gpu 12,
+# gt_size 256, queue_size 180 per GPU, Adam lr 2e-4 betas [0.9, 0.99], ema_decay 0.999, L1, gt_usm True,
+# total_iter 1e6 with its only MultiStepLR milestone at 1e6; train_realesrgan_x4plus.yml: lr 1e-4 for G and D,
+# 4e5 iterations, perceptual weight 1 + GAN (vanilla) weight 0.1, l1/percep_gt_usm True.
+REAL_ESRGAN = dict(degradation="realesrgan", pair_pool=720, batch_size=48, beta_2=0.99, ema_decay=0.999,
+                   usm_target=True, loss="l1", decay_steps=())
+for _scale in (4, 2):
+    EXPECTED[f"realesrnet_x{_scale}plus"] = dict(REAL_ESRGAN, scale=_scale, crop_size=256 // _scale,
+                                                  learning_rate=2e-4, steps=1_000_000)
+    EXPECTED[f"realesrgan_x{_scale}plus"] = dict(REAL_ESRGAN, scale=_scale, crop_size=256 // _scale,
+                                                  learning_rate=1e-4, steps=400_000, content_loss="perceptual",
+                                                  adv_weight=0.1)
 
 
 def test_every_recipe_is_checked_and_every_model_has_one():
@@ -52,11 +64,12 @@ def test_every_recipe_is_checked_and_every_model_has_one():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_recipe_values_are_the_papers(name, tmp_path):
-    config = make_config(recipe=name, model_dir=str(tmp_path), from_scratch=True)  # GANs: no pretrained file
+    model = "wdsr_b" if RECIPES[name].model is None else None  # Real-ESRNet's recipe trains any generator
+    config = make_config(model, recipe=name, model_dir=str(tmp_path), from_scratch=True)  # GANs: no pretrained
     values = config.flat()
     for key, expected in EXPECTED[name].items():
         assert values[key] == pytest.approx(expected), (name, key)
-    assert values["scale"] == 4 and values["model"] == RECIPES[name].model
+    assert values["scale"] == EXPECTED[name].get("scale", 4) and values["model"] == (RECIPES[name].model or model)
     # seed 000's Table 1 / Table 4 GANs train from scratch; the papers' SRGAN / A-SRGAN start from a pretrained
     # generator (make_config refuses them without --init_from)
     assert RECIPES[name].values.get("from_scratch", False) == name.endswith("seed000")
