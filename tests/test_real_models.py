@@ -19,7 +19,7 @@ from sr_keras.models.precision import compute_dtypes
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CARD = ROOT / "docs" / "models" / "real_eval.json"
 sys.path.insert(0, str(ROOT / "tools"))
-import evaluate_default_models as default_eval  # noqa: E402
+import held_out  # noqa: E402
 
 # The issue's promise at x4, on the held-out photos degraded by the camera chain: mean Y-PSNR at least 0.5 dB
 # above bicubic and 0.4 dB above the bicubic-trained default model.
@@ -40,7 +40,7 @@ def _recomputed(scale, sets):
     models = {"real": pretrained.load(pretrained.default_model_name(scale, real=True)),
               "default": pretrained.load(pretrained.default_model_name(scale))}
     results, first = {}, 0
-    for name, source in default_eval.held_out_sets(scale).items():
+    for name, source in held_out.held_out_sets(scale).items():
         if source is None:
             continue
         clean = evaluation.load_pairs(source)
@@ -65,7 +65,7 @@ def _check_against_card(card, results):
 @pytest.fixture(scope="module")
 def x4_camera():
     """(sets, card, recomputed results) of the x4 camera-chain evaluation over the held-out photos here."""
-    wallpapers_installed = all(os.path.isfile(p) for p in default_eval.WALLPAPERS)
+    wallpapers_installed = all(os.path.isfile(p) for p in held_out.WALLPAPERS)
     sets = ("scikit-image", "wallpapers") if wallpapers_installed else ("scikit-image",)
     card, results = _recomputed(4, sets)
     return sets, card, results

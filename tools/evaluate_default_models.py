@@ -10,12 +10,15 @@ note when the package is not installed).
 """
 import os
 import sys
-import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from held_out import WALLPAPERS, held_out_sets  # noqa: E402,F401 - WALLPAPERS: part of this tool's interface
 
 flags.DEFINE_string("models_dir", None, "evaluate <dir>/wdsr_b_x<s>/generator_final_x<s>.keras instead of the "
                     "shipped models")
@@ -29,25 +32,8 @@ flags.DEFINE_float("wall_minutes", None, "for --card: the wall time of the whole
 FLAGS = flags.FLAGS
 
 SCALES = (2, 3, 4)
-WALLPAPERS = ("/usr/share/wallpapers/EveningGlow/contents/images/2560x1600.jpg",
-              "/usr/share/wallpapers/Path/contents/images/2560x1600.jpg")
 # (image, HR crop top-left y, x, side) shown in the figure
 CROPS = (("coffee.png", 60, 330, 120), ("chelsea.png", 80, 160, 120))
-
-
-def held_out_sets(scale):
-    """{"scikit-image": ImageSet, "wallpapers": ImageSet or None} of the held-out photos at `scale`."""
-    from sr_keras.data import embedded_photos, hr_files
-
-    present = [path for path in WALLPAPERS if os.path.isfile(path)]
-    links = []
-    if present:  # named after the wallpaper (every file is called 2560x1600.jpg)
-        folder = tempfile.mkdtemp(prefix="held_out_wallpapers_")
-        for path in present:
-            links.append(os.path.join(folder, path.split(os.sep)[-4] + ".jpg"))
-            os.symlink(path, links[-1])
-    return {"scikit-image": embedded_photos("valid", scale),
-            "wallpapers": hr_files(links, scale, name="held_out_wallpapers") if links else None}
 
 
 def load_model(scale, models_dir=None):

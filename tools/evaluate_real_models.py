@@ -25,7 +25,7 @@ from absl import app, flags  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import evaluate_default_models as default_eval  # noqa: E402
+import held_out  # noqa: E402
 
 flags.DEFINE_string("models_dir", None, "evaluate <dir>/wdsr_b_real_x<s>/generator_final_x<s>.keras instead of the "
                     "shipped real-photo models")
@@ -64,7 +64,7 @@ def evaluate_scale(scale, models_dir=None, seed=0):
     models = load_models(scale, models_dir)
     report = {kind: {} for kind in LR_KINDS}
     first = 0
-    for name, source in default_eval.held_out_sets(scale).items():
+    for name, source in held_out.held_out_sets(scale).items():
         if source is None:
             continue
         clean = evaluation.load_pairs(source)
