@@ -168,10 +168,15 @@ def write_card(report, runs_dir, path, wall_minutes=None, throughput=None):
               f"WDSR-B (Yu et al. 2018), {recipe.NUM_RES_BLOCKS} residual blocks of 32 features, started from the "
               "default model of the same scale (`--init_from`) and trained on LR made by Real-ESRGAN's "
               "second-order degradation model (`--degradation=realesrgan`, `sr_keras.data.realesrgan`: the "
-              "original's kernels, resizes, noise, JPEG and probabilities) with its training-pair pool, Adam "
-              "beta_2 0.99 and an EMA of the weights (decay 0.999; the shipped weights are the average). Unlike "
-              "Real-ESRNet, the target is the plain HR, not the USM-sharpened one: these models are made for "
-              "fidelity to the photo.", "",
+              "original's kernel families, Gaussian / Poisson and gray noise, JPEG and two stages) with its ranges "
+              "narrowed towards camera and web photos, Adam beta_2 0.99 and an EMA of the weights (decay 0.999; the "
+              "shipped weights are the average). The settings that differ from Real-ESRGAN's: "
+              + ", ".join(f"`--{name}={value}`" for name, value in recipe.CAMERA_WEB.items()) + ". The main one is "
+              "the resize mode: Real-ESRGAN draws area, bilinear or bicubic uniformly, and its second-stage resize "
+              "does most of the down-scaling, where PyTorch's bilinear and bicubic do not average, so two LR in "
+              "three are aliased; trained on those, the model learned to blur and lost to bicubic on camera-like LR "
+              "(see `tools/train_real_models.py`). Unlike Real-ESRNet, the target is the plain HR, not the "
+              "USM-sharpened one: these models are made for fidelity to the photo.", "",
               "| scale | steps | learning rate (halved at) | training time | steps/s |",
               "| --- | ---: | --- | ---: | ---: |"]
     for scale in scales:
@@ -181,7 +186,7 @@ def write_card(report, runs_dir, path, wall_minutes=None, throughput=None):
                      f"{summary['steps'] / summary['seconds']:.2f} |")
     summary, config = runs[scales[0]]
     lines += ["", f"Both: {total:.0f} minutes of training steps{wall}, batch {config['batch_size']}, 96 px HR "
-              f"crops, pair pool {config['pair_pool']}, L1, bfloat16 mixed precision (saved in float32), seed "
+              f"crops, {'pair pool ' + str(config['pair_pool']) if config['pair_pool'] else 'no pair pool'}, L1, bfloat16 mixed precision (saved in float32), seed "
               f"{config['seed']}. Hardware: {os.cpu_count()} CPU cores ({platform.machine()}), no GPU.", ""]
     if throughput:
         lines += [f"Degradation pipeline alone (`tools/bench_data.py`): {throughput}.", ""]

@@ -46,6 +46,7 @@ def _setting(default, help_text):
 
 
 _KERNEL_PROBS = (0.45, 0.25, 0.12, 0.03, 0.12, 0.03)
+_MODE_PROBS = (1 / 3, 1 / 3, 1 / 3)  # area, bilinear, bicubic: random.choice in realesrnet_model.feed_data
 _RANGES = ("blur_sigma", "betag_range", "betap_range", "resize_range", "noise_range", "poisson_scale_range",
            "jpeg_range", "blur_sigma2", "betag_range2", "betap_range2", "resize_range2", "noise_range2",
            "poisson_scale_range2", "jpeg_range2")
@@ -67,6 +68,8 @@ class RealESRGANSettings:
     betap_range: tuple = _setting((1.0, 2.0), "first-stage plateau beta range")
     resize_prob: tuple = _setting((0.2, 0.7, 0.1), "first-stage resize up, down, keep probabilities")
     resize_range: tuple = _setting((0.15, 1.5), "first-stage resize factor range")
+    resize_mode_prob: tuple = _setting(_MODE_PROBS, "first-stage resize mode probabilities (area, bilinear, "
+                                       "bicubic; Real-ESRGAN draws them uniformly)")
     gaussian_noise_prob: float = _setting(0.5, "first-stage probability of Gaussian (else Poisson) noise")
     noise_range: tuple = _setting((1.0, 30.0), "first-stage Gaussian noise sigma range (grey levels)")
     poisson_scale_range: tuple = _setting((0.05, 3.0), "first-stage Poisson noise scale range")
@@ -80,6 +83,9 @@ class RealESRGANSettings:
     betap_range2: tuple = _setting((1.0, 2.0), "second-stage plateau beta range")
     resize_prob2: tuple = _setting((0.3, 0.4, 0.3), "second-stage resize up, down, keep probabilities")
     resize_range2: tuple = _setting((0.3, 1.2), "second-stage resize factor range")
+    resize_mode_prob2: tuple = _setting(_MODE_PROBS, "second-stage resize mode probabilities (this resize, to "
+                                        "about H / scale, does most of the down-scaling; of area, bilinear and "
+                                        "bicubic only area averages, the others alias)")
     gaussian_noise_prob2: float = _setting(0.5, "second-stage probability of Gaussian noise")
     noise_range2: tuple = _setting((1.0, 25.0), "second-stage Gaussian noise sigma range")
     poisson_scale_range2: tuple = _setting((0.05, 2.5), "second-stage Poisson noise scale range")
@@ -87,9 +93,12 @@ class RealESRGANSettings:
     jpeg_range2: tuple = _setting((30.0, 95.0), "second-stage JPEG quality range")
     final_sinc_prob: float = _setting(0.8, "probability of the final sinc filter")
     final_order_prob: float = _setting(0.5, "probability of [resize + sinc] before the final JPEG (else after)")
+    final_mode_prob: tuple = _setting(_MODE_PROBS, "final resize (to exactly H / scale) mode "
+                                      "probabilities (area, bilinear, bicubic)")
 
     def __post_init__(self):
-        for name in ("kernel_prob", "kernel_prob2", "resize_prob", "resize_prob2"):
+        for name in ("kernel_prob", "kernel_prob2", "resize_prob", "resize_prob2", "resize_mode_prob",
+                     "resize_mode_prob2", "final_mode_prob"):
             probs = tuple(getattr(self, name))
             expected = len(K.KERNEL_TYPES) if name.startswith("kernel") else 3
             if len(probs) != expected or any(p < 0 for p in probs) or not math.isclose(sum(probs), 1.0,
@@ -185,7 +194,7 @@ def draw_final_sinc(seed, batch, prob):
     return kernels, applied
 
 
-def _draw_resize(seed, probs, factor_range):
+def _draw_resize(seed, probs, factor_range, mode_probs):
     """Per batch: (kind index of RESIZE_KINDS, factor, mode index of MODES)."""
     s = tf.random.experimental.stateless_split(seed, 3)
     kind = _categorical(s[0], [], probs)
@@ -193,7 +202,7 @@ def _draw_resize(seed, probs, factor_range):
     up = 1.0 + u * (factor_range[1] - 1.0)
     down = factor_range[0] + u * (1.0 - factor_range[0])
     factor = tf.gather(tf.stack([up, down, tf.constant(1.0, tf.float64)]), kind)
-    mode = _categorical(s[2], [], [1.0 / 3] * 3)
+    mode = _categorical(s[2], [], mode_probs)
     return kind, factor, mode
 
 
@@ -230,17 +239,17 @@ def draw_parameters(seed, batch, settings=RealESRGANSettings()):
     return {
         "kernel1": kernel1, "kernel1_draws": kernel1_draws, "kernel2": kernel2, "kernel2_draws": kernel2_draws,
         "sinc": sinc, "sinc_applied": sinc_applied,
-        "resize1": _draw_resize(s[3], cfg.resize_prob, cfg.resize_range),
+        "resize1": _draw_resize(s[3], cfg.resize_prob, cfg.resize_range, cfg.resize_mode_prob),
         "noise1": _draw_noise(s[4], batch, cfg.gaussian_noise_prob, cfg.noise_range, cfg.poisson_scale_range,
                               cfg.gray_noise_prob),
         "jpeg1": _uniform(s[5], [batch], cfg.jpeg_range[0], cfg.jpeg_range[1]),
         "second_blur": _uniform(s[6], [], 0.0, 1.0) < cfg.second_blur_prob,
-        "resize2": _draw_resize(s[7], cfg.resize_prob2, cfg.resize_range2),
+        "resize2": _draw_resize(s[7], cfg.resize_prob2, cfg.resize_range2, cfg.resize_mode_prob2),
         "noise2": _draw_noise(s[8], batch, cfg.gaussian_noise_prob2, cfg.noise_range2, cfg.poisson_scale_range2,
                               cfg.gray_noise_prob2),
         "jpeg2": _uniform(s[9], [batch], cfg.jpeg_range2[0], cfg.jpeg_range2[1]),
         "order": tf.cast(_uniform(s[10], [], 0.0, 1.0) >= cfg.final_order_prob, tf.int32),
-        "final_mode": _categorical(s[11], [], [1.0 / 3] * 3),
+        "final_mode": _categorical(s[11], [], cfg.final_mode_prob),
     }
 
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from skimage import data
 
+from sr_keras.checks import ConfigError
 from sr_keras.data import bsrgan, embedded_photos, training_dataset
 from sr_keras.data import kernels as K
 from sr_keras.data import realesrgan as R
@@ -552,6 +553,25 @@ def test_batch_draw_frequencies(batch_draws):
         assert_frequency((d["final_mode"] == index).sum(), N_DRAWS, 1 / 3, f"final mode {index}")
     # Per-batch draws are independent between stages (distinct seeds), not copies of each other.
     assert (d["resize1"] != d["resize2"]).mean() > 0.3 and (d["noise1"] != d["noise2"]).mean() > 0.3
+
+
+def test_resize_mode_probabilities_are_settings():
+    """--resize_mode_prob / --resize_mode_prob2 / --final_mode_prob steer the three resize modes' draws."""
+    settings = R.RealESRGANSettings(resize_mode_prob=(0.1, 0.6, 0.3), resize_mode_prob2=(0.0, 0.0, 1.0),
+                                    final_mode_prob=(1.0, 0.0, 0.0))
+    n = 2000
+    seeds = tf.stack([tf.fill([n], tf.constant(9, tf.int64)), tf.range(n, dtype=tf.int64)], axis=1)
+
+    def one(seed):
+        p = R.draw_parameters(seed, 1, settings)
+        return tf.stack([p["resize1"][2], p["resize2"][2], p["final_mode"]])
+
+    modes = tf.function(lambda s: tf.map_fn(one, s, fn_output_signature=tf.int32))(seeds).numpy()
+    for index, p in enumerate(settings.resize_mode_prob):
+        assert_frequency((modes[:, 0] == index).sum(), n, p, f"resize1 mode {index}")
+    assert (modes[:, 1] == 2).all() and (modes[:, 2] == 0).all()
+    with pytest.raises(ConfigError, match="final_mode_prob"):
+        R.RealESRGANSettings(final_mode_prob=(0.5, 0.5, 0.5))
 
 
 def test_gray_noise_is_drawn_per_image(sample_draws):
