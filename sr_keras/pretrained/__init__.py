@@ -95,8 +95,10 @@ def _real(scale):
                   published=_REAL_FIGURES.get(scale, ""))
 
 
-# Held-out photos degraded by the camera chain (docs/models/real.md): mean Y-PSNR gain over bicubic.
-_REAL_FIGURES = {}
+# Held-out photos (docs/models/real.md): mean Y-PSNR on Real-ESRGAN-degraded LR against the default model, and on
+# camera-chain LR against bicubic.
+_REAL_FIGURES = {4: "held-out, heavy LR: +0.35 dB over the default; camera LR: -0.22 dB vs bicubic",
+                 2: "held-out, heavy LR: +0.68 dB over the default; camera LR: -0.12 dB vs bicubic"}
 
 _EDSR_URL = "https://cv.snu.ac.kr/research/EDSR/models/"
 _EDSR_PAGE = "https://github.com/sanghyun-son/EDSR-PyTorch"
