@@ -158,20 +158,16 @@ def write_card(report, runs_dir, path, wall_minutes=None, throughput=None):
              "`python tools/train_real_models.py --output_dir=runs/real --ship`; this card and its figures: "
              "`python tools/evaluate_real_models.py --card=docs/models/real.md --runs_dir=runs/real`.", "",
              "## Which model for which photo", ""]
+    gains = {}  # (scale, kind): (real - default, real - bicubic), mean Y-PSNR over the held-out photos
     for scale in scales:
-        sets = report["scales"][str(scale)]
         parts = []
         for kind in LR_KINDS:
-            real, bicubic = pooled(sets[kind], "real")
-            default, _ = pooled(sets[kind], "default")
+            real, bicubic = pooled(report["scales"][str(scale)][kind], "real")
+            default, _ = pooled(report["scales"][str(scale)][kind], "default")
+            gains[(scale, kind)] = (real - default, real - bicubic)
             parts.append(f"{KIND_LABELS[kind]}: real-photo model {real - bicubic:+.2f} dB over bicubic, "
                          f"default model {default - bicubic:+.2f} dB")
         lines.append(f"- x{scale} (mean Y-PSNR over the 5 held-out photos): " + "; ".join(parts) + ".")
-    gains = {(scale, kind): (pooled(report["scales"][str(scale)][kind], "real")[0]
-                             - pooled(report["scales"][str(scale)][kind], "default")[0],
-                             pooled(report["scales"][str(scale)][kind], "real")[0]
-                             - pooled(report["scales"][str(scale)][kind], "real")[1])
-             for scale in scales for kind in LR_KINDS}
     heavy = ", ".join(f"{gains[(scale, 'realesrgan')][0]:+.2f} dB at x{scale}" for scale in scales)
     lines += ["", "So: for clean or lightly compressed images use the default model (`upscale` without `--real`). "
               f"The real-photo models beat the default only on heavily degraded LR (Real-ESRGAN's settings: {heavy} "
@@ -199,11 +195,11 @@ def write_card(report, runs_dir, path, wall_minutes=None, throughput=None):
                      f"({', '.join(str(s) for s in config['decay_steps'])}) | {summary['seconds'] / 60:.1f} min | "
                      f"{summary['steps'] / summary['seconds']:.2f} |")
     summary, config = runs[scales[0]]
+    pool = f"pair pool {config['pair_pool']}" if config["pair_pool"] else "no pair pool"
     lines += ["", f"Both: {total:.0f} minutes of training steps{wall}, batch {config['batch_size']}, 96 px HR "
-              f"crops, {'pair pool ' + str(config['pair_pool']) if config['pair_pool'] else 'no pair pool'}, L1, bfloat16 mixed precision (saved in float32), seed "
-              f"{config['seed']}. Hardware: {os.cpu_count()} CPU cores ({platform.machine()}), no GPU. The times are the "
-              "runs' wall clock, and the runs shared the two cores with other jobs at times: the step rates are "
-              "lower bounds.", ""]
+              f"crops, {pool}, L1, bfloat16 mixed precision (saved in float32), seed {config['seed']}. Hardware: "
+              f"{os.cpu_count()} CPU cores ({platform.machine()}), no GPU. The times are the runs' wall clock, and "
+              "the runs shared the two cores with other jobs at times: the step rates are lower bounds.", ""]
     if throughput:
         lines += [f"Degradation pipeline alone (`tools/bench_data.py`): {throughput}.", ""]
     lines += ["Command per scale (what `tools/train_real_models.py` runs):", "", "```",
@@ -213,7 +209,10 @@ def write_card(report, runs_dir, path, wall_minutes=None, throughput=None):
               "The default models' training images (see `default.md`): 31 pictures of Debian's "
               "`plasma-workspace-wallpapers` and scikit-image's 6 training photos, nothing else. Held out: the "
               "photographs EveningGlow and Path of the wallpaper package and scikit-image's chelsea, coffee and "
-              "ihc.", "",
+              "ihc.", "", "Training files (`tools/train_default_models.py`'s `training_files`):", ""]
+    lines += [f"- `{path}`" if path.startswith("/usr/share/wallpapers")
+              else f"- scikit-image: `{os.path.basename(path)}`" for path in recipe.default_models.training_files()]
+    lines += ["",
               "## Held-out evaluation", "",
               f"Camera chain (`sr_keras.data.camera`, `python -m sr_keras.evaluate --degradation=camera`): Gaussian "
               f"blur sigma uniform in {list(camera.BLUR_SIGMA)} HR pixels, MATLAB bicubic down-scaling rounded to "

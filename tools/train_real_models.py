@@ -3,13 +3,15 @@
 Same data as the default models (`tools/train_default_models.py`: the wallpaper package less its two held-out
 photos, and scikit-image's six training photos), same architecture (WDSR-B, 16 blocks), but the LR is made by
 Real-ESRGAN's second-order degradation model (`--degradation=realesrgan`: blur, resize, Gaussian or Poisson
-noise, JPEG, twice, then the final resize and JPEG) with the Real-ESRNet optimiser (Adam beta_2 0.99, an EMA of the weights with decay 0.999, L1), with the degradation's
-ranges narrowed towards camera and web photos (`CAMERA_WEB`). Each starts from the default model of its scale
-(`--init_from`), which already knows clean detail, so that both fit in about an hour on 2 CPU cores.
+noise, JPEG, twice, then the final resize and JPEG) with the Real-ESRNet optimiser (Adam beta_2 0.99, an EMA of
+the weights with decay 0.999, L1), with the degradation's ranges narrowed towards camera and web photos
+(`CAMERA_WEB`). Each starts from the default model of its scale (`--init_from`), which already knows clean
+detail, so that both fit in about an hour on 2 CPU cores.
 
 Two choices differ from Real-ESRNet: no training-pair pool (`--pair_pool`; the short trial that chose these
 settings ran without it, and none compared the two), and the target is the plain HR, not the USM-sharpened one
-(``gt_usm``), because these models are scored, and shipped, for fidelity (PSNR) to the photo; `--recipe=realesrnet_x4plus` keeps it.
+(``gt_usm``), because these models are scored, and shipped, for fidelity (PSNR) to the photo;
+`--recipe=realesrnet_x4plus` keeps it.
 
     apt-get install plasma-workspace-wallpapers
     python tools/train_real_models.py --output_dir=runs/real            # trains x4, then x2
