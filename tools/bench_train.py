@@ -136,7 +136,7 @@ def bench_model(name, strategy, with_pipeline):
     config = make_config(name, "/tmp/unused", scale=FLAGS.scale, crop_size=FLAGS.crop_size,
                          batch_size=FLAGS.batch_size, steps=10, mixed_precision=FLAGS.mixed_precision)
     keras.utils.set_random_seed(0)
-    trainer, _ = build_trainer(config, strategy)
+    trainer = build_trainer(config, strategy)
     source = embedded_photos("train", FLAGS.scale)
     dataset = distributed_training_dataset(strategy, source, FLAGS.crop_size, FLAGS.batch_size, seed=0, cache=True)
     iterator = iter(dataset)

@@ -8,6 +8,7 @@ from sr_keras import models as sr_models
 from sr_keras.checks import ConfigError
 from sr_keras.models.saving import load_matching_weights
 from sr_keras.training import losses
+from sr_keras.training.optimizers import make_optimizer
 from sr_keras.training.trainers import GANTrainer, PixelTrainer, RealESRGANTrainer
 
 
@@ -47,27 +48,9 @@ def build_discriminator(config):
 
 def use_mixed_precision():
     """Sets Keras' global policy for mixed precision: float16 compute on GPUs (with loss scaling in
-    `make_optimizer`), bfloat16 on CPUs; variables stay float32."""
+    `optimizers.make_optimizer`), bfloat16 on CPUs; variables stay float32."""
     keras.mixed_precision.set_global_policy(
         "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16")
-
-
-def make_optimizer(optim):
-    """Adam (0.9, `beta_2`, eps 1e-8) with the learning rate multiplied by `decay_factor` at each decay step;
-    wrapped in a `LossScaleOptimizer` under the `mixed_float16` policy (the trainers scale their losses for it).
-
-    Args:
-        optim: an `OptimConfig`.
-    """
-    if optim.decay_steps:
-        values = [optim.learning_rate * optim.decay_factor ** i for i in range(len(optim.decay_steps) + 1)]
-        schedule = keras.optimizers.schedules.PiecewiseConstantDecay(list(optim.decay_steps), values)
-    else:
-        schedule = optim.learning_rate
-    optimizer = keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=optim.beta_2, epsilon=1e-8)
-    if keras.mixed_precision.global_policy().name == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    return optimizer
 
 
 def init_generators(generators, path):
@@ -84,13 +67,23 @@ def init_generators(generators, path):
     return {"loaded": loaded, "skipped": [list(item) for item in skipped]}
 
 
-def build_trainer(config, strategy):
-    """Models, optimizers and the trainer, all created under `strategy.scope()`.
+def build_trainer(config, strategy=None):
+    """The run's trainer: models, optimizers and the trainer, all created under `strategy.scope()`.
+
+        >>> trainer = build_trainer(make_config("edsr_baseline", "runs/x", num_res_blocks=2, crop_size=16))
+        >>> losses = trainer.step(lr_batch, hr_batch)          # numpy or tensors, [B, h, w, 3] in [0, 255]
+        >>> state = trainer.optimizer_state()["g_optimizer"]   # iterations, learning rate, Adam's m and v
+
+    Args:
+        config: a `TrainConfig` (`make_config`).
+        strategy: a tf.distribute strategy; default the current one (one device unless inside a scope).
 
     Returns:
-        (trainer, {name: trackable}) with the discriminator and every optimizer, for the checkpoint. With
-        `init_from`, `trainer.init_report` says which generator layers were loaded and which skipped.
+        A `trainers.Trainer`. `trainer.checkpoint_parts` holds the discriminator, every optimizer and the EMA
+        for the checkpoint; with `init_from`, `trainer.init_report` says which generator layers were loaded
+        and which skipped.
     """
+    strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         generators = build_generators(config)
         report = init_generators(generators, config.gan.init_from) if config.gan.init_from else None
@@ -98,7 +91,8 @@ def build_trainer(config, strategy):
         trainer.init_report = report
         if config.optim.ema_decay:
             parts["generator_ema"] = trainer.keep_ema(config.optim.ema_decay)
-        return trainer, parts
+        trainer.checkpoint_parts = parts
+        return trainer
 
 
 def _trainer(config, strategy, generators):
@@ -106,7 +100,7 @@ def _trainer(config, strategy, generators):
         batch = config.data.batch_size
         if not config.is_gan:
             trainer = PixelTrainer(strategy, generators, make_optimizer(config.optim), config.optim.loss, batch,
-                                   usm_target=config.optim.usm_target)
+                                   usm_target=config.optim.usm_target, loss_range=config.optim.loss_range)
             return trainer, dict(trainer.optimizers)
         discriminator = build_discriminator(config)
         if config.model.name == "realesrgan":
@@ -122,5 +116,5 @@ def _trainer(config, strategy, generators):
             vgg = losses.vgg_feature_extractor(config.gan.content_loss, weights=weights)
         trainer = GANTrainer(strategy, generators, discriminator, make_optimizer(config.optim),
                              make_optimizer(config.optim), config.gan.content_loss, config.gan.adv_weight,
-                             config.gan.d_steps, batch, vgg, config.gan.vgg_scale)
+                             config.gan.d_steps, batch, vgg, config.gan.vgg_scale, order=config.gan.gan_order)
         return trainer, dict(trainer.optimizers, discriminator=discriminator)

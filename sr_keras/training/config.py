@@ -22,6 +22,7 @@ from sr_keras.data.pipeline import DEGRADATIONS, check_degradation_crop
 from sr_keras.data.realesrgan import RealESRGANSettings
 from sr_keras.models import MODELS, get_spec
 from sr_keras.training import recipes
+from sr_keras.training.optimizers import OPTIMIZERS
 
 # GAN model: (its generator, its discriminator). Real-ESRGAN's generator can be any single-scale generator
 # (--generator); its own, RRDBNet, is not built here yet, so WDSR-B stands in by default.
@@ -96,6 +97,13 @@ class OptimConfig:
     decay_steps: tuple = setting((), "steps at which the learning rate is multiplied by --decay_factor", item=int)
     decay_factor: float = setting(0.5, "learning-rate decay factor (0.5 = halve)")
     loss: str = setting("l1", "pixel loss", choices=("l1", "mse"))
+    loss_range: int = setting(1, "pixel losses compare pixels in [0, loss_range]: 255 as EDSR-PyTorch and "
+                              "wdsr_ntire2018 (rgb_range 255), 1 as BasicSR; Adam is scale-free but for its "
+                              "epsilon, so this changes the updates (1 or 255)")
+    optimizer: str = setting("torch_adam", "Adam with epsilon added after the bias correction (torch_adam: "
+                             "torch.optim.Adam, the PyTorch originals') or before it (keras_adam: "
+                             "keras.optimizers.Adam and tf.train.AdamOptimizer, the TensorFlow originals')",
+                             choices=tuple(OPTIMIZERS))
     beta_2: float = setting(0.999, "Adam's beta_2 (0.999 in EDSR/WDSR/SRGAN, 0.99 in Real-ESRGAN)")
     ema_decay: float = setting(0.0, "keep an exponential moving average of the generator weights with this decay "
                                "(Real-ESRGAN: 0.999), validated, saved and exported instead of the raw weights; "
@@ -116,6 +124,10 @@ class GANConfig:
                              "krasserm/super-resolution) or over H, W of the channel sum (per_position, "
                              "brade31919/SRGAN-tensorflow)", choices=("per_element", "per_position"))
     d_steps: int = setting(1, "GAN: discriminator updates per generator update")
+    gan_order: str = setting("d_first", "GAN: d_first = discriminator step(s) on this step's SR, then the generator "
+                             "against the updated discriminator (seed 000); g_first = generator step, then the "
+                             "discriminator on the SR computed before it (BasicSR's SRGANModel)",
+                             choices=("d_first", "g_first"))
     init_from: Optional[str] = setting(None, "start the generator from this .keras model or pretrained model "
                                       "name: every layer whose name and shapes match is loaded (EDSR/MDSR x3/x4 "
                                       "from x2; SRResNet -> SRGAN)")
@@ -303,7 +315,10 @@ def validate(config):
         raise ConfigError("decay_steps", f"must be increasing positive steps, got {optim.decay_steps}")
     if not 0 < optim.decay_factor <= 1:
         raise ConfigError("decay_factor", f"must be in (0, 1], got {optim.decay_factor}")
-    for section, name in ((optim, "loss"), (gan, "content_loss"), (gan, "vgg_scale"), (data, "kind"),
+    if optim.loss_range not in (1, 255) or isinstance(optim.loss_range, bool):
+        raise ConfigError("loss_range", f"must be 1 or 255, got {optim.loss_range!r}")
+    for section, name in ((optim, "loss"), (optim, "optimizer"), (gan, "content_loss"),
+                          (gan, "vgg_scale"), (gan, "gan_order"), (data, "kind"),
                           (data, "div2k_track"), (data, "degradation"),
                           (data, "protocol"), (runtime, "strategy")):
         field = next(f for f in dataclasses.fields(section) if f.name == name)

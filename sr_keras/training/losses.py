@@ -1,9 +1,10 @@
 """Losses, each returning one value per example (shape [batch]) so that distributed training can average
 over the global batch with `tf.nn.compute_average_loss`.
 
-Value ranges: models produce RGB in [0, 255]. Pixel losses are computed on [0, 1] (Adam makes the overall
-factor irrelevant for EDSR/WDSR); SRGAN's MSE content loss on [-1, 1] (seed 000: HR in [-1, 1]) so its balance
-with the 1e-3 adversarial term matches the paper.
+Value ranges: models produce RGB in [0, 255]. Pixel losses are computed on [0, 255] or [0, 1] as the original
+does (`--loss_range`: Adam is scale-free but for its epsilon, so the range changes the updates a little); SRGAN's
+MSE content loss on [-1, 1] (seed 000: HR in [-1, 1]) so its balance with the 1e-3 adversarial term matches the
+paper.
 """
 import keras
 import tensorflow as tf
@@ -19,9 +20,12 @@ def _per_example_mean(values):
     return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=-1)
 
 
-def pixel_loss(sr, hr, kind="l1"):
-    """Per-example L1 or MSE on [0, 1]-scaled pixels. Returns [batch]."""
-    diff = (tf.cast(sr, tf.float32) - tf.cast(hr, tf.float32)) / 255.0
+def pixel_loss(sr, hr, kind="l1", value_range=1):
+    """Per-example L1 or MSE of pixels scaled to [0, `value_range`] (1: BasicSR; 255: EDSR-PyTorch and
+    wdsr_ntire2018, which compare the [0, 255] images themselves). Returns [batch]."""
+    diff = tf.cast(sr, tf.float32) - tf.cast(hr, tf.float32)
+    if value_range != 255:
+        diff = diff * (value_range / 255.0)
     if kind == "l1":
         return _per_example_mean(tf.abs(diff))
     if kind == "mse":

@@ -31,8 +31,16 @@ class Recipe:
     values: dict
 
 
-_EDSR = dict(scale=4, loss="l1", learning_rate=1e-4, decay_steps=(200_000,), decay_factor=0.5, batch_size=16,
-             crop_size=48, steps=300_000)
+# Optimizer and loss conventions of the originals' code (docs/TRAINING_EQUIVALENCE.md): EDSR-PyTorch and
+# wdsr_ntire2018 (trained in EDSR-PyTorch's framework) take L1 on [0, 255] with torch.optim.Adam; BasicSR
+# (SRResNet/SRGAN's training here, Real-ESRGAN) takes its losses on [0, 1] with torch.optim.Adam and updates
+# the generator before the discriminator; seed 000's TensorFlow code uses TensorFlow's Adam and updates the
+# discriminator first.
+_TORCH_255 = dict(optimizer="torch_adam", loss_range=255)
+_BASICSR = dict(optimizer="torch_adam", loss_range=1, gan_order="g_first")
+_SEED000 = dict(optimizer="keras_adam", loss_range=1, gan_order="d_first")
+_EDSR = dict(_TORCH_255, scale=4, loss="l1", learning_rate=1e-4, decay_steps=(200_000,), decay_factor=0.5,
+             batch_size=16, crop_size=48, steps=300_000)
 _EDSR_SOURCE = ("Lim et al. 2017 (EDSR/MDSR) section 4.2: L1, Adam (0.9, 0.999, 1e-8), lr 1e-4 halved every "
                 "2e5 updates, batch 16, 48x48 LR patches; EDSR-PyTorch src/option.py: 300 epochs of 1000 updates")
 # EDSR-PyTorch src/template.py sets epochs = 650 for MDSR (and patch_size 48, the LR patch for multi-scale
@@ -42,17 +50,18 @@ _MDSR = dict(_EDSR, scales=(2, 3, 4), steps=650_000)
 _MDSR_SOURCE = ("Lim et al. 2017 (MDSR): one scale per batch, 48x48 LR patches, L1, Adam, lr 1e-4, batch 16; "
                 "EDSR-PyTorch src/template.py (MDSR: 650 epochs) and src/option.py (decay '200', gamma 0.5, "
                 "1000 updates per epoch)")
-_WDSR = dict(scale=4, loss="l1", learning_rate=1e-3, decay_steps=(200_000,), decay_factor=0.5, batch_size=16,
-             steps=300_000)  # crop: 96px HR (crop_size = 96 // scale, set by make_config)
+_WDSR = dict(_TORCH_255, scale=4, loss="l1", learning_rate=1e-3, decay_steps=(200_000,), decay_factor=0.5,
+             batch_size=16, steps=300_000)  # crop: 96px HR (crop_size = 96 // scale, set by make_config)
 _WDSR_SOURCE = ("Yu et al. 2018 (WDSR), seed 002: DIV2K, 96px HR crops, L1, Adam, lr 1e-3 halved at 2e5 steps, "
-                "batch 16; 32 blocks of 32 features")
+                "batch 16; 32 blocks of 32 features; JiahuiYu/wdsr_ntire2018 (EDSR-PyTorch's trainer): L1 on "
+                "[0, 255], torch.optim.Adam")
 _SRGAN_SIZE = dict(scale=4, num_filters=64, num_res_blocks=16, batch_size=16, crop_size=24)
 # Real-ESRGAN (Wang et al. 2021), xinntao/Real-ESRGAN options/train_realesrnet_x4plus.yml and
 # train_realesrgan_x4plus.yml: 4 GPUs x 12 = batch 48 of 256 px HR crops (LR 64 at x4, 128 at x2), a pool of
 # 180 pairs per GPU (720 in all), Adam betas (0.9, 0.99), EMA 0.999, USM-sharpened targets. Their MultiStepLR
 # milestone equals the last step, so the learning rate never decays.
-_REALESRGAN_DATA = dict(degradation="realesrgan", pair_pool=720, batch_size=48, beta_2=0.99, ema_decay=0.999,
-                        usm_target=True, loss="l1", decay_steps=())
+_REALESRGAN_DATA = dict(_BASICSR, degradation="realesrgan", pair_pool=720, batch_size=48, beta_2=0.99,
+                        ema_decay=0.999, usm_target=True, loss="l1", decay_steps=())
 _REALESRNET_SOURCE = ("Wang et al. 2021 (Real-ESRGAN), options/train_realesrnet_x{s}plus.yml: Real-ESRNet, L1 on "
                       "the USM-sharpened HR, Adam lr 2e-4 betas (0.9, 0.99), EMA 0.999, 1e6 iterations, batch 48 "
                       "(4 GPUs x 12), 256 px HR crops, the second-order degradation and a 180-pair pool per GPU; "
@@ -77,32 +86,34 @@ RECIPES = {recipe.name: recipe for recipe in (
            dict(_WDSR, num_filters=32, num_res_blocks=32)),
     Recipe("srresnet_paper", "srresnet",
            "Ledig et al. 2017 (SRGAN) section 3.2 and brade31919/SRGAN-tensorflow: SRResNet, MSE, lr 1e-4, "
-           "1e6 updates, batch 16, 24px LR crops (96px HR)",
-           dict(_SRGAN_SIZE, loss="mse", learning_rate=1e-4, decay_steps=(), steps=1_000_000)),
+           "1e6 updates, batch 16, 24px LR crops (96px HR); the step as BasicSR's SRModel: MSE on [0, 1], "
+           "torch.optim.Adam",
+           dict(_SRGAN_SIZE, **_BASICSR, loss="mse", learning_rate=1e-4, decay_steps=(), steps=1_000_000)),
     Recipe("srgan_paper", "srgan",
            "Ledig et al. 2017 (SRGAN) section 3.2: from the trained SRResNet, VGG54 content + 1e-3 adversarial, "
-           "lr 1e-4 for 1e5 updates then 1e-5 for 1e5, batch 16, 24px LR crops",
-           dict(_SRGAN_SIZE, loss="mse", content_loss="vgg54", adv_weight=1e-3, d_steps=1, learning_rate=1e-4,
-                decay_steps=(100_000,), decay_factor=0.1, steps=200_000)),
+           "lr 1e-4 for 1e5 updates then 1e-5 for 1e5, batch 16, 24px LR crops; the step as BasicSR's "
+           "SRGANModel: generator update, then discriminator update on the SR made before it, torch.optim.Adam",
+           dict(_SRGAN_SIZE, **_BASICSR, loss="mse", content_loss="vgg54", adv_weight=1e-3, d_steps=1,
+                learning_rate=1e-4, decay_steps=(100_000,), decay_factor=0.1, steps=200_000)),
     Recipe("srgan_mse_seed000", "srgan",
            "Pathak et al. 2018 (seed 000) Table 1: SRGAN_MSE from scratch, 3e4 steps, 24px crops, MSE content + "
            "1e-3 adversarial, lr 1e-4 (data parallel over 8 GPUs: add --gpus=8)",
-           dict(_SRGAN_SIZE, loss="mse", content_loss="mse", adv_weight=1e-3, d_steps=1, learning_rate=1e-4,
-                decay_steps=(), steps=30_000, from_scratch=True)),
+           dict(_SRGAN_SIZE, **_SEED000, loss="mse", content_loss="mse", adv_weight=1e-3, d_steps=1,
+                learning_rate=1e-4, decay_steps=(), steps=30_000, from_scratch=True)),
     Recipe("a_srresnet_paper", "a_srresnet",
            "Pathak et al. 2018 (seed 000) Table 3: A-SRResNet from scratch, 1e6 steps, lr 1e-4, 72px crops, MSE; "
            "FSA pool 1 in training and 4 at test time",
-           dict(_SRGAN_SIZE, crop_size=72, loss="mse", learning_rate=1e-4, decay_steps=(), steps=1_000_000,
-                pool_size=1, eval_pool_size=4)),
+           dict(_SRGAN_SIZE, **_SEED000, crop_size=72, loss="mse", learning_rate=1e-4, decay_steps=(),
+                steps=1_000_000, pool_size=1, eval_pool_size=4)),
     Recipe("a_srgan_paper", "a_srgan",
            "Pathak et al. 2018 (seed 000) Table 3: A-SRGAN_MSE from the trained A-SRResNet, 1e5 steps, lr 1e-4, "
            "72px crops, MSE content + 1e-3 adversarial; FSA pool 1 in training and 4 at test time",
-           dict(_SRGAN_SIZE, crop_size=72, loss="mse", content_loss="mse", adv_weight=1e-3, d_steps=1,
+           dict(_SRGAN_SIZE, **_SEED000, crop_size=72, loss="mse", content_loss="mse", adv_weight=1e-3, d_steps=1,
                 learning_rate=1e-4, decay_steps=(), steps=100_000, pool_size=1, eval_pool_size=4)),
     Recipe("a_srgan_mse_seed000", "a_srgan",
            "Pathak et al. 2018 (seed 000) Tables 1 and 4: A-SRGAN_MSE from scratch, 3e4 steps, 96px crops, lr "
            "1e-4 (data parallel over 8 GPUs: add --gpus=8); FSA pool 1 in training and 4 at test time",
-           dict(_SRGAN_SIZE, crop_size=96, loss="mse", content_loss="mse", adv_weight=1e-3, d_steps=1,
+           dict(_SRGAN_SIZE, **_SEED000, crop_size=96, loss="mse", content_loss="mse", adv_weight=1e-3, d_steps=1,
                 learning_rate=1e-4, decay_steps=(), steps=30_000, pool_size=1, eval_pool_size=4, from_scratch=True)),
 ) + tuple(
     Recipe(f"realesrnet_x{scale}plus", None, _REALESRNET_SOURCE.format(s=scale),

@@ -166,7 +166,8 @@ def _data(run, train_source):
 def _build(run):
     config = run.config
     keras.utils.set_random_seed(config.runtime.seed)
-    run.trainer, parts = build_trainer(config, run.strategy)
+    run.trainer = build_trainer(config, run.strategy)
+    parts = run.trainer.checkpoint_parts
     report = run.trainer.init_report
     if report:
         run.progress.message(f"init_from {config.gan.init_from}: loaded {len(report['loaded'])} layer(s): "

@@ -17,6 +17,7 @@ from sr_keras.data.kernels import usm_sharpen
 from sr_keras.models.precision import float32_copy
 from sr_keras.training import losses
 from sr_keras.training.ema import WeightEMA
+from sr_keras.training.optimizers import adam_state
 
 
 def _average(per_example, global_batch_size):
@@ -51,6 +52,9 @@ class Trainer:
         self.optimizers = dict(optimizers)
         self.global_batch_size = global_batch_size
         self.ema = None
+        self._variables = {name: list(variables[name]) for name in self.optimizers}
+        self.checkpoint_parts = dict(self.optimizers)
+        self.init_report = None
         with strategy.scope():
             for name, optimizer in self.optimizers.items():
                 optimizer.build(variables[name])
@@ -99,6 +103,33 @@ class Trainer:
         lr, hr = batch
         return self._step(scale, lr, hr)
 
+    def step(self, lr, hr, scale=None):
+        """One optimisation step on the global batch `lr`, `hr` (arrays or tensors [B, h, w, 3] and
+        [B, h * scale, w * scale, 3], RGB in [0, 255]); returns {loss name: float}.
+
+        `scale` picks MDSR's member (default: the only or first scale). The batch is split over the strategy's
+        replicas as a training dataset would be.
+        """
+        scale = scale or next(iter(self.generators))
+        if scale not in self.generators:
+            raise ValueError(f"scale {scale} is not trained here (scales {sorted(self.generators)})")
+        lr, hr = tf.convert_to_tensor(lr, tf.float32), tf.convert_to_tensor(hr, tf.float32)
+        if lr.shape.rank != 4 or hr.shape.rank != 4 or lr.shape[0] != self.global_batch_size or \
+                hr.shape[0] != lr.shape[0] or hr.shape[1] != lr.shape[1] * scale:
+            raise ValueError(f"lr and hr must be batches of {self.global_batch_size} images with hr {scale}x the "
+                             f"size of lr; got {lr.shape.as_list()} and {hr.shape.as_list()}")
+        if self.strategy.num_replicas_in_sync == 1:
+            batch = (lr, hr)
+        else:
+            dataset = tf.data.Dataset.from_tensors((lr, hr))
+            batch = next(iter(self.strategy.experimental_distribute_dataset(dataset)))
+        return {name: float(value) for name, value in self.train_step(scale, batch).items()}
+
+    def optimizer_state(self):
+        """{optimizer name: {"iterations", "learning_rate" (of the next update), "m": {variable path: array},
+        "v": {...}}}: Adam's moments of every variable each optimizer updates."""
+        return {name: adam_state(optimizer, self._variables[name]) for name, optimizer in self.optimizers.items()}
+
 
 class PixelTrainer(Trainer):
     """Pixel-loss training of one generator, or of MDSR's per-scale generators sharing one optimizer.
@@ -110,11 +141,13 @@ class PixelTrainer(Trainer):
         loss: "l1" or "mse".
         global_batch_size: the batch size summed over replicas.
         usm_target: compare with the USM-sharpened HR (Real-ESRGAN's ``gt_usm``).
+        loss_range: the pixel loss compares pixels in [0, 1] or [0, 255] (`losses.pixel_loss`).
     """
 
-    def __init__(self, strategy, generators, optimizer, loss, global_batch_size, usm_target=False):
+    def __init__(self, strategy, generators, optimizer, loss, global_batch_size, usm_target=False, loss_range=1):
         self.loss = loss
         self.usm_target = usm_target
+        self.loss_range = loss_range
         variables = unique_trainable(dict(generators).values())
         super().__init__(strategy, generators, {"g_optimizer": optimizer}, {"g_optimizer": variables},
                          global_batch_size)
@@ -127,15 +160,24 @@ class PixelTrainer(Trainer):
         model = self.generators[scale]
         target = usm_sharpen(hr) if self.usm_target else hr
         loss = self.minimise(self.optimizer, model.trainable_variables,
-                             lambda: self.average(losses.pixel_loss(model(lr, training=True), target, self.loss)))
+                             lambda: self.average(losses.pixel_loss(model(lr, training=True), target, self.loss,
+                                                                    self.loss_range)))
         return {"loss": loss}
 
 
 class GANTrainer(Trainer):
-    """SRGAN / A-SRGAN training: discriminator step(s), then a synchronised generator step (seed 000).
+    """SRGAN / A-SRGAN training: a discriminator and a generator update per step, in either original's order.
 
-    Each step computes SR once; the discriminator is updated `d_steps` times on (HR, SR) with BCE, then the
-    generator is updated against the freshly updated discriminator with content + `adv_weight` * -log D(SR).
+    - `order="d_first"` (seed 000's TensorFlow code): SR is computed once; the discriminator is updated
+      `d_steps` times on (HR, SR) with BCE, then the generator against the freshly updated discriminator with
+      content + `adv_weight` * -log D(SR).
+    - `order="g_first"` (BasicSR's ``SRGANModel.optimize_parameters``): the generator is updated first against
+      the current discriminator, then the discriminator `d_steps` times on HR and on the SR computed before the
+      generator's update (``self.output.detach()``). BasicSR's discriminator is in training mode in both
+      updates, so its batch-norm statistics move with the generator's pass too; here as well.
+
+    Both take BCE from the discriminator's logits (PyTorch's ``BCEWithLogitsLoss``, BasicSR's vanilla
+    ``GANLoss``), so neither Keras's probability clipping nor PyTorch's log clamp at -100 comes into play.
 
     Args:
         strategy: the strategy everything was created under.
@@ -149,14 +191,17 @@ class GANTrainer(Trainer):
         global_batch_size: the batch size summed over replicas.
         vgg_features: the frozen VGG feature model for VGG content losses.
         vgg_scale: "per_element" or "per_position" (`losses.vgg_loss`).
+        order: "d_first" or "g_first".
     """
 
     def __init__(self, strategy, generators, discriminator, g_optimizer, d_optimizer, content_loss, adv_weight,
-                 d_steps, global_batch_size, vgg_features=None, vgg_scale="per_element"):
+                 d_steps, global_batch_size, vgg_features=None, vgg_scale="per_element", order="d_first"):
         if content_loss != "mse" and vgg_features is None:
             raise ValueError(f"content loss {content_loss!r} needs vgg_features")
         if len(generators) != 1:
             raise ValueError(f"GANTrainer trains one generator, got scales {sorted(generators)}")
+        if order not in ("d_first", "g_first"):
+            raise ValueError(f"order must be 'd_first' or 'g_first', got {order!r}")
         (self.generator,) = generators.values()
         self.discriminator = discriminator
         with strategy.scope():
@@ -167,6 +212,7 @@ class GANTrainer(Trainer):
         self.d_steps = int(d_steps)
         self.vgg_features = vgg_features
         self.vgg_scale = vgg_scale
+        self.order = order
         super().__init__(strategy, generators, {"g_optimizer": g_optimizer, "d_optimizer": d_optimizer},
                          {"g_optimizer": self.generator.trainable_variables,
                           "d_optimizer": discriminator.trainable_variables}, global_batch_size)
@@ -181,22 +227,28 @@ class GANTrainer(Trainer):
         g_optimizer, d_optimizer = self.optimizers["g_optimizer"], self.optimizers["d_optimizer"]
         parts = {}
 
-        def discriminator_loss(fake):
-            real_logits = self.d_logits(hr, training=True)
-            fake_logits = self.d_logits(fake, training=True)
-            return self.average(losses.discriminator_loss(real_logits, fake_logits))
+        def discriminator_steps(fake):
+            def discriminator_loss():
+                real_logits = self.d_logits(hr, training=True)
+                fake_logits = self.d_logits(fake, training=True)
+                return self.average(losses.discriminator_loss(real_logits, fake_logits))
+
+            for _ in range(self.d_steps):
+                parts["d_loss"] = self.minimise(d_optimizer, self.discriminator.trainable_variables,
+                                                discriminator_loss)
 
         def generator_loss():
             sr = self.generator(lr, training=True)
-            fake = tf.stop_gradient(sr)
-            for _ in range(self.d_steps):  # D first, on this step's SR, then G against the updated D
-                parts["d_loss"] = self.minimise(d_optimizer, self.discriminator.trainable_variables,
-                                                lambda: discriminator_loss(fake))
+            parts["sr"] = tf.stop_gradient(sr)
+            if self.order == "d_first":  # D on this step's SR, then G against the updated D
+                discriminator_steps(parts["sr"])
             parts["content"] = self.average(self._content(sr, hr))
             parts["adversarial"] = self.average(losses.generator_adversarial_loss(self.d_logits(sr, training=True)))
             return parts["content"] + self.adv_weight * parts["adversarial"]
 
         g_loss = self.minimise(g_optimizer, self.generator.trainable_variables, generator_loss)
+        if self.order == "g_first":
+            discriminator_steps(parts["sr"])
         return {"g_loss": g_loss, "d_loss": parts["d_loss"], "content": parts["content"],
                 "adversarial": parts["adversarial"]}
 

@@ -29,7 +29,8 @@ def _batch(config, seed=0):
 
 def _one_step(config, strategy, initial, lr, hr):
     keras.utils.set_random_seed(0)
-    trainer, parts = build_trainer(config, strategy)
+    trainer = build_trainer(config, strategy)
+    parts = trainer.checkpoint_parts
     models = list({id(m): m for m in trainer.generators.values()}.values())
     if "discriminator" in parts:
         models.append(parts["discriminator"])
