@@ -94,6 +94,9 @@ def recipe(scale, data_dir, model_dir):
     return [sys.executable, "-m", "sr_keras.train", "--model=wdsr_b", f"--scale={scale}",
             f"--num_res_blocks={NUM_RES_BLOCKS}", f"--steps={steps}", "--learning_rate=1e-3",
             f"--decay_steps={decay}", "--decay_factor=0.5", "--batch_size=16", "--mixed_precision",
+            # the shipped model was trained with these (before the recipes' PyTorch conventions,
+            # docs/TRAINING_EQUIVALENCE.md): Keras's Adam, L1 on [0, 1]
+            "--optimizer=keras_adam", "--loss_range=1",
             "--data=folder", f"--data_dir={data_dir}", f"--seed={SEED}", "--eval_every=1000",
             "--save_every=500", "--log_every=250", f"--model_dir={model_dir}"]
 

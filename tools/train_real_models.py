@@ -70,6 +70,9 @@ def recipe(scale, data_dir, model_dir):
             f"--num_res_blocks={NUM_RES_BLOCKS}", f"--steps={steps}", "--learning_rate=5e-4", "--beta_2=0.99",
             f"--decay_steps={decay}", "--decay_factor=0.5", f"--batch_size={BATCH}", "--ema_decay=0.999",
             "--degradation=realesrgan", "--nousm_target", "--mixed_precision",
+            # the shipped model was trained with these (before the recipes' PyTorch conventions,
+            # docs/TRAINING_EQUIVALENCE.md): Keras's Adam, L1 on [0, 1]
+            "--optimizer=keras_adam", "--loss_range=1",
             f"--init_from=wdsr_b_default_x{scale}", "--data=folder", f"--data_dir={data_dir}", f"--seed={SEED}",
             "--eval_every=5000", "--save_every=500", "--log_every=500", f"--model_dir={model_dir}"] + [
         f"--{name}={value}" for name, value in CAMERA_WEB.items()]

@@ -388,6 +388,8 @@ def _validate_gan(config):
             raise ConfigError("discriminator_layers", "the U-Net discriminator of realesrgan has a fixed depth")
         if gan.d_steps != 1:
             raise ConfigError("d_steps", "realesrgan alternates one generator and one discriminator step")
+        if gan.gan_order != "g_first":
+            raise ConfigError("gan_order", "realesrgan updates the generator first, as Real-ESRGAN does (g_first)")
     if (model.name == "realesrgan") != (gan.content_loss == "perceptual") and config.is_gan:
         raise ConfigError("content_loss", "perceptual is Real-ESRGAN's loss: --model=realesrgan takes it and only "
                                           f"it (got --model={model.name} --content_loss={gan.content_loss})")
