@@ -115,7 +115,7 @@ class Trainer:
             raise ValueError(f"scale {scale} is not trained here (scales {sorted(self.generators)})")
         lr, hr = tf.convert_to_tensor(lr, tf.float32), tf.convert_to_tensor(hr, tf.float32)
         if lr.shape.rank != 4 or hr.shape.rank != 4 or lr.shape[0] != self.global_batch_size or \
-                hr.shape[0] != lr.shape[0] or hr.shape[1] != lr.shape[1] * scale:
+                hr.shape[0] != lr.shape[0] or hr.shape[1:3] != [lr.shape[1] * scale, lr.shape[2] * scale]:
             raise ValueError(f"lr and hr must be batches of {self.global_batch_size} images with hr {scale}x the "
                              f"size of lr; got {lr.shape.as_list()} and {hr.shape.as_list()}")
         if self.strategy.num_replicas_in_sync == 1:

@@ -76,3 +76,26 @@ def test_two_replicas_equal_one_replica(model, extra, tmp_path, mirrored):
     assert changed > 10  # the step really moved the weights (and batch-norm statistics)
     if model == "edsr_baseline":
         assert loose == 0  # no batch norm: every weight is held to 2e-5
+
+
+def test_step_takes_numpy_batches_on_any_strategy(tmp_path, mirrored):
+    """`trainer.step(lr, hr)` splits a numpy batch over the replicas: 2 replicas give 1 replica's losses and Adam
+    moments; a batch of the wrong size is refused with the shapes named."""
+    # MSE: L1's gradient sign(sr - hr) flips for pixels within rounding of 0 when the sum runs in another order
+    config = make_config("edsr_baseline", str(tmp_path), num_filters=8, num_res_blocks=2, crop_size=8, batch_size=4,
+                         loss="mse")
+    lr, hr = _batch(config)
+    results, initial = [], None
+    for strategy in (tf.distribute.OneDeviceStrategy("/cpu:0"), mirrored):
+        trainer = build_trainer(config, strategy)
+        generator = trainer.generators[config.model.scale]
+        initial = initial or generator.get_weights()
+        generator.set_weights(initial)
+        results.append((trainer.step(lr, hr), trainer.optimizer_state()["g_optimizer"]))
+    (losses_one, state_one), (losses_two, state_two) = results
+    assert losses_two["loss"] == pytest.approx(losses_one["loss"], rel=1e-5)
+    assert state_one["iterations"] == state_two["iterations"] == 1
+    for path, m in state_one["m"].items():
+        np.testing.assert_allclose(state_two["m"][path], m, rtol=TOLERANCE, atol=TOLERANCE * np.abs(m).max())
+    with pytest.raises(ValueError, match=r"batches of 4 .*got \[2, 8, 8, 3\]"):
+        trainer.step(lr[:2], hr[:2])
