@@ -1,6 +1,7 @@
 """Training of sr_keras models.
 
-- `config`: the nested `TrainConfig` and `make_config`; `recipes`: the papers' recipes as named data;
+- `config`: the nested `TrainConfig` and `make_config`; `validation`: its checks; `recipes`: the papers'
+  recipes as named data;
 - `sources`: training and validation images from the data settings;
 - `build`: models, optimizers and the trainer (`build_trainer(config)`: `trainer.step(lr, hr)` runs one update
   on given batches, `trainer.optimizer_state()` reads Adam's moments); `trainers`: the distributed steps
