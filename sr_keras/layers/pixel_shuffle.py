@@ -49,3 +49,40 @@ class PixelShuffle(keras.layers.Layer):
         config = super().get_config()
         config.update({"scale": self.scale})
         return config
+
+
+@keras.saving.register_keras_serializable(package="sr_keras")
+class PixelUnshuffle(keras.layers.Layer):
+    """The inverse of `PixelShuffle`: `scale`-times smaller image, `scale**2` times the channels (TensorFlow's
+    space_to_depth). Real-ESRGAN's RRDBNet x2 and x1 take their input through it.
+
+    Channel order follows `tf.nn.space_to_depth`: output channel (dy*r + dx)*C + c holds input pixel
+    (y*r + dy, x*r + dx, c). PyTorch's `pixel_unshuffle` orders them c*r^2 + dy*r + dx, so weights converted
+    from PyTorch need that permutation on the input channels of the convolution after this layer.
+
+    Args:
+        scale: integer factor r >= 1; the input height and width must be multiples of r.
+    """
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        scale = int(scale)
+        if scale < 1:
+            raise ValueError(f"PixelUnshuffle scale must be a positive integer, got {scale}")
+        self.scale = scale
+
+    def call(self, inputs):
+        if self.scale == 1:
+            return inputs
+        return tf.nn.space_to_depth(inputs, self.scale)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, depth = input_shape
+        r = self.scale
+        return (batch, None if height is None else height // r, None if width is None else width // r,
+                None if depth is None else depth * r * r)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"scale": self.scale})
+        return config
