@@ -16,7 +16,11 @@ from sr_keras.models import (
     DISCRIMINATORS, GENERATORS, SRGenerator, build_model, get_spec, load_generator, model_info, model_scale)
 
 TINY = {"num_filters": 8, "num_res_blocks": 1}
+# Generators whose originals name their sizes otherwise (BasicSR's num_feat, num_block, num_conv)
+TINY_BY_NAME = {"rrdbnet": {"num_feat": 8, "num_block": 1, "num_grow_ch": 4}, "srvgg_compact": {"num_feat": 8,
+                                                                                              "num_conv": 1}}
 SCALES = (2, 3)
+SCALES_BY_NAME = {"rrdbnet": (1, 2)}
 
 
 def expected_arguments(name, given):
@@ -28,7 +32,8 @@ def expected_arguments(name, given):
 
 
 def built_generators(name):
-    """[(scale, model, arguments given)] for every scale of SCALES; MDSR: the members of one shared set."""
+    """[(scale, model, arguments given)] for every scale of SCALES (or the model's own); MDSR: the members of one
+    shared set."""
     spec = get_spec(name)
     keras.utils.set_random_seed(7)
     if spec.kind == "multiscale_generator":
@@ -36,7 +41,9 @@ def built_generators(name):
         members = spec.builder(**given)
         assert sorted(members) == list(SCALES)
         return [(scale, members[scale], given) for scale in SCALES]
-    return [(scale, spec.builder(**dict(TINY, scale=scale)), dict(TINY, scale=scale)) for scale in SCALES]
+    tiny = TINY_BY_NAME.get(name, TINY)
+    return [(scale, spec.builder(**dict(tiny, scale=scale)), dict(tiny, scale=scale))
+            for scale in SCALES_BY_NAME.get(name, SCALES)]
 
 
 def lr_batch(height=10, width=12, seed=0):

@@ -16,6 +16,13 @@ REFERENCE_COUNTS = [
     ("wdsr_a", dict(scale=2, num_filters=32, num_res_blocks=16, expansion=4), 1_190_100, 0),
     ("srresnet", dict(scale=4, num_filters=64, num_res_blocks=16), 1_550_659, 4_224),
     ("srgan_discriminator", dict(hr_size=96), 23_565_505, 3_712),
+    # ../shared/REFERENCE.md section 13, from BasicSR 1.4.2's own modules: RRDBNet (ESRGAN, Real-ESRGAN x4plus /
+    # x2plus, anime_6B), SRVGGNetCompact (realesr-general-x4v3: 32 convs; realesr-animevideov3: 16)
+    ("rrdbnet", dict(scale=4), 16_697_987, 0),
+    ("rrdbnet", dict(scale=2), 16_703_171, 0),
+    ("rrdbnet", dict(scale=4, num_block=6), 4_467_779, 0),
+    ("srvgg_compact", dict(scale=4, num_conv=32), 1_213_296, 0),
+    ("srvgg_compact", dict(scale=4, num_conv=16), 621_424, 0),
 ]
 
 TINY = {
@@ -30,6 +37,8 @@ TINY = {
     "srgan_discriminator": dict(hr_size=32, num_filters=8),
     "a_srgan_discriminator": dict(hr_size=32, num_filters=8),
     "unet_discriminator_sn": dict(num_feat=8),
+    "rrdbnet": dict(num_feat=8, num_block=1, num_grow_ch=4),
+    "srvgg_compact": dict(num_feat=8, num_conv=2),
 }
 # Discriminators of a fixed HR crop size that output the probability of "real" (SRGAN's kind), and those that
 # output one logit per pixel for images of any size (a multiple of 8: Real-ESRGAN's U-Net).
@@ -119,6 +128,8 @@ def test_pixel_discriminator_outputs_logits_of_any_size_and_round_trips(name, tm
 @pytest.mark.parametrize("name", GENERATORS)
 @pytest.mark.parametrize("scale", [1, 5, 6, 2.5, "4x"])
 def test_unsupported_scale_raises_when_building(name, scale):
+    if scale in MODELS[name].scales:  # RRDBNet has an x1 (Real-ESRGAN's pixel-unshuffled input)
+        scale = 3
     with pytest.raises(ValueError, match="scale"):
         build_model(name, scale=scale, **TINY[name])
 
@@ -140,7 +151,8 @@ def test_registry_errors_are_clear():
 
 def test_generators_default_to_x4_and_registry_has_every_seed_model():
     assert set(MODELS) == {"edsr", "edsr_baseline", "mdsr", "mdsr_baseline", "wdsr_a", "wdsr_b", "srresnet",
-                           "srgan_discriminator", "a_srresnet", "a_srgan_discriminator", "unet_discriminator_sn"}
+                           "srgan_discriminator", "a_srresnet", "a_srgan_discriminator", "unet_discriminator_sn",
+                           "rrdbnet", "srvgg_compact"}
     model = build_model("edsr_baseline", num_filters=8, num_res_blocks=1)
     assert model.output_shape == (None, None, None, 3)
     assert model(np.zeros((1, 5, 6, 3), "float32")).shape == (1, 20, 24, 3)

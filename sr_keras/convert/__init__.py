@@ -13,6 +13,9 @@ Sources (`SOURCES`; the layout is detected from the tensors' names when `source`
 - `wdsr`: JiahuiYu/wdsr_ntire2018's WDSR-A and WDSR-B (weight norm), `wdsr.py`;
 - `wdsr_ychfan`: ychfan/wdsr's WDSR-A, its [0, 1] / mean-0.5 conventions folded into the first and last
   convolutions (`wdsr.py` says how);
+- `realesrgan`: BasicSR / Real-ESRGAN's RRDBNet (RealESRGAN_x4plus, x2plus, anime_6B, RealESRNet, BasicSR's ESRGAN)
+  and SRVGGNetCompact (realesr-general-x4v3, realesr-animevideov3); `esrgan`: the 2018 ESRGAN files' RRDBNet
+  (`model.1.sub.N.RDB1...`); `bsrgan`: cszn/BSRGAN's and KAIR's RRDBNet (BSRGAN, BSRNet), `esrgan.py`;
 - `krasserm`: krasserm/super-resolution's Keras 2 `.h5` weights (EDSR, WDSR-B with tensorflow-addons weight
   norm, SRResNet / SRGAN generator), read with h5py, `krasserm.py`.
 
@@ -30,9 +33,10 @@ to TensorFlow's `depth_to_space` order ((dy * r + dx) * C + c); spectral norm's 
 `weight_u` -> u, `weight_v` -> v reordered from (in, kh, kw) to the kernel's (kh, kw, in). A missing, extra or
 mis-shaped tensor stops the conversion with one line naming it.
 """
+import functools
 import os
 
-from sr_keras.convert import edsr, krasserm, wdsr
+from sr_keras.convert import edsr, esrgan, krasserm, wdsr
 from sr_keras.convert._common import ConversionError, read_state_dict
 from sr_keras.convert.realesrgan import convert_unet_discriminator_sn
 
@@ -45,6 +49,9 @@ SOURCES = {
     edsr.BASICSR: (edsr.detect_basicsr, edsr.convert_basicsr),
     wdsr.NTIRE2018: (wdsr.detect_ntire2018, wdsr.convert_ntire2018),
     wdsr.YCHFAN: (wdsr.detect_ychfan, wdsr.convert_ychfan),
+    esrgan.REALESRGAN: (esrgan.detect_realesrgan, esrgan.convert_realesrgan),
+    **{layout: (functools.partial(esrgan.detect_rrdbnet, layout=layout),
+                functools.partial(esrgan.convert_rrdbnet, layout=layout)) for layout in (esrgan.ESRGAN, esrgan.BSRGAN)},
     krasserm.KRASSERM: (None, None),
 }
 

@@ -5,14 +5,14 @@ import keras
 
 from sr_keras.layers.attention import FlexibleSelfAttention, SelfAttention2D
 from sr_keras.layers.mean_shift import DIV2K_RGB_MEAN, Denormalize, Normalize
-from sr_keras.layers.pixel_shuffle import PixelShuffle
+from sr_keras.layers.pixel_shuffle import CropToScaledInput, PixelShuffle, PixelUnshuffle, ReflectPadToMultiple
 from sr_keras.layers.spectral_norm import SpectralNorm
 from sr_keras.layers.weight_norm import WeightNormConv2D
 
 __all__ = [
-    "DIV2K_RGB_MEAN", "Denormalize", "FlexibleSelfAttention", "Normalize", "PixelShuffle", "SelfAttention2D",
-    "SpectralNorm",
-    "WeightNormConv2D", "iter_layers", "pool_size_set", "set_pool_size",
+    "CropToScaledInput", "DIV2K_RGB_MEAN", "Denormalize", "FlexibleSelfAttention", "Normalize", "PixelShuffle",
+    "PixelUnshuffle", "ReflectPadToMultiple", "SelfAttention2D", "SpectralNorm", "WeightNormConv2D", "iter_layers",
+    "pool_size_set", "set_pool_size",
 ]
 
 

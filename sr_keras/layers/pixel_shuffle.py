@@ -86,3 +86,62 @@ class PixelUnshuffle(keras.layers.Layer):
         config = super().get_config()
         config.update({"scale": self.scale})
         return config
+
+
+@keras.saving.register_keras_serializable(package="sr_keras")
+class ReflectPadToMultiple(keras.layers.Layer):
+    """Pads the bottom and right edges by reflection up to the next multiple of `multiple` in height and width.
+
+    Real-ESRGAN's inference (`RealESRGANer.pre_process`) pads x2 and x1 RRDBNet inputs this way before the
+    network's pixel-unshuffle and crops the output afterwards (`CropToScaledInput`); inside the model, any size
+    is accepted with the same result.
+    """
+
+    def __init__(self, multiple, **kwargs):
+        super().__init__(**kwargs)
+        self.multiple = int(multiple)
+
+    def call(self, inputs):
+        if self.multiple == 1:
+            return inputs
+        shape = tf.shape(inputs)
+        pad_h = (-shape[1]) % self.multiple
+        pad_w = (-shape[2]) % self.multiple
+        return tf.pad(inputs, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, depth = input_shape
+        r = self.multiple
+        return (batch, None if height is None else -(-height // r) * r, None if width is None else -(-width // r) * r,
+                depth)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"multiple": self.multiple})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="sr_keras")
+class CropToScaledInput(keras.layers.Layer):
+    """Crops `[output, input]` to the input's height and width times `scale` (top-left), undoing
+    `ReflectPadToMultiple` after the network (Real-ESRGAN's `RealESRGANer.post_process`)."""
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = int(scale)
+
+    def call(self, inputs):
+        output, original = inputs
+        shape = tf.shape(original)
+        return output[:, :shape[1] * self.scale, :shape[2] * self.scale, :]
+
+    def compute_output_shape(self, input_shape):
+        output_shape, original_shape = input_shape
+        batch, height, width, _ = original_shape
+        return (output_shape[0], None if height is None else height * self.scale,
+                None if width is None else width * self.scale, output_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"scale": self.scale})
+        return config

@@ -1,4 +1,4 @@
-"""The SRGAN line's generators today (work in progress for issue 24; not registered in `MODELS` yet):
+"""The SRGAN line's generators today:
 
 - `rrdbnet`: ESRGAN's RRDBNet (Wang et al. 2018), also BSRGAN's and Real-ESRGAN's x4plus / x2plus / anime_6B,
   after BasicSR 1.4.2 `basicsr/archs/rrdbnet_arch.py`;
@@ -12,9 +12,9 @@ training support.
 """
 import keras
 
-from sr_keras.layers import Denormalize, Normalize, PixelShuffle
-from sr_keras.layers.pixel_shuffle import PixelUnshuffle
-from sr_keras.models._common import check_positive, conv2d, lr_input
+from sr_keras.layers import (CropToScaledInput, Denormalize, Normalize, PixelShuffle, PixelUnshuffle,
+                             ReflectPadToMultiple)
+from sr_keras.models._common import SUPPORTED_SCALES, check_positive, check_scale, conv2d, lr_input
 from sr_keras.models.generator import SRGenerator, generator_builder
 
 RRDB_SCALES = (1, 2, 4)  # x4 as ESRGAN; x2 and x1 pixel-unshuffle the input by 2 and 4 first
@@ -50,7 +50,9 @@ def rrdbnet(scale=4, num_feat=64, num_block=23, num_grow_ch=32, name=None):
 
     conv_first; `num_block` RRDBs (3 dense blocks each, the output scaled by 0.2 and added); conv_body added to
     conv_first's output; two steps of nearest x2 upsampling + conv + LeakyReLU 0.2; conv_hr + LeakyReLU;
-    conv_last. x2 and x1 pixel-unshuffle the input by 2 and 4 first, so the network itself always upsamples x4.
+    conv_last. x2 and x1 pixel-unshuffle the input by 2 and 4 first, so the network itself always upsamples x4;
+    their input is reflect-padded to a multiple of 2 or 4 and the output cropped back, as Real-ESRGAN's
+    `RealESRGANer` does around the network, so any size is taken.
 
     Args:
         scale: 1, 2 or 4.
@@ -59,14 +61,14 @@ def rrdbnet(scale=4, num_feat=64, num_block=23, num_grow_ch=32, name=None):
         num_grow_ch: channels each dense-block convolution adds (32).
         name: model name, default "rrdbnet_x<scale>".
     """
-    if scale not in RRDB_SCALES:
-        raise ValueError(f"rrdbnet: scale must be one of {RRDB_SCALES}, got {scale!r}")
+    scale = check_scale(scale, RRDB_SCALES, "rrdbnet")
     for value, what in ((num_feat, "num_feat"), (num_block, "num_block"), (num_grow_ch, "num_grow_ch")):
         check_positive(value, what, "rrdbnet")
     lr = lr_input()
     x = Normalize(scale=255.0, name="to_unit_range")(lr)
     in_channels = 3
-    if scale != 4:
+    if scale != 4:  # any size: reflect-padded to a multiple of the unshuffle factor, cropped back at the end
+        x = ReflectPadToMultiple(4 // scale, name="pad")(x)
         x = PixelUnshuffle(4 // scale, name="unshuffle")(x)
         in_channels *= (4 // scale) ** 2
     first = conv2d(num_feat, 3, "conv_first", torch_in_channels=in_channels)(x)
@@ -85,6 +87,8 @@ def rrdbnet(scale=4, num_feat=64, num_block=23, num_grow_ch=32, name=None):
     x = _lrelu("conv_hr_lrelu")(conv2d(num_feat, 3, "conv_hr", torch_in_channels=num_feat)(x))
     x = conv2d(3, 3, "conv_last", torch_in_channels=num_feat)(x)
     sr = Denormalize(scale=255.0, name="to_pixel_range")(x)
+    if scale != 4:
+        sr = CropToScaledInput(scale, name="crop")([sr, lr])
     return SRGenerator(lr, sr, name=name or f"rrdbnet_x{scale}")
 
 
@@ -94,12 +98,12 @@ def srvgg_compact(scale=4, num_feat=64, num_conv=16, name=None):
     pixel shuffle, plus the nearest-upsampled input.
 
     Args:
-        scale: the upscaling factor (the originals publish x4).
+        scale: 2, 3, 4 or 8 (the published models are x4).
         num_feat: feature channels (64).
         num_conv: body convolutions (32 in realesr-general-x4v3, 16 in realesr-animevideov3).
         name: model name, default "srvgg_compact_x<scale>".
     """
-    scale = check_positive(scale, "scale", "srvgg_compact")
+    scale = check_scale(scale, SUPPORTED_SCALES, "srvgg_compact")
     check_positive(num_feat, "num_feat", "srvgg_compact")
     check_positive(num_conv, "num_conv", "srvgg_compact")
     lr = lr_input()

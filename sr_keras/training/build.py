@@ -1,4 +1,5 @@
 """Building a run's models, optimizers and trainer from its `TrainConfig`."""
+import inspect
 import os
 
 import keras
@@ -12,12 +13,18 @@ from sr_keras.training.optimizers import make_optimizer
 from sr_keras.training.trainers import GANTrainer, PixelTrainer, RealESRGANTrainer
 
 
+# --num_filters / --num_res_blocks -> the builder argument of that meaning (BasicSR's names for its networks)
+_SIZE_ARGUMENTS = {"num_filters": ("num_filters", "num_feat"), "num_res_blocks": ("num_res_blocks", "num_block",
+                                                                                   "num_conv")}
+
+
 def _generator_overrides(config):
     overrides = {}
-    if config.model.num_filters is not None:
-        overrides["num_filters"] = config.model.num_filters
-    if config.model.num_res_blocks is not None:
-        overrides["num_res_blocks"] = config.model.num_res_blocks
+    parameters = inspect.signature(sr_models.get_spec(config.generator_name).builder).parameters
+    for setting, names in _SIZE_ARGUMENTS.items():
+        value = getattr(config.model, setting)
+        if value is not None:
+            overrides[next(name for name in names if name in parameters)] = value
     if config.has_attention:
         overrides["pool_size"] = config.model.pool_size
     return overrides

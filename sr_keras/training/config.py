@@ -26,9 +26,9 @@ from sr_keras.training.optimizers import OPTIMIZERS
 from sr_keras.training.validation import validate
 
 # GAN model: (its generator, its discriminator). Real-ESRGAN's generator can be any single-scale generator
-# (--generator); its own, RRDBNet, is not built here yet, so WDSR-B stands in by default.
+# (--generator); by default its own, RRDBNet.
 GAN_MODELS = {"srgan": ("srresnet", "srgan_discriminator"), "a_srgan": ("a_srresnet", "a_srgan_discriminator"),
-              "realesrgan": ("wdsr_b", "unet_discriminator_sn")}
+              "realesrgan": ("rrdbnet", "unet_discriminator_sn")}
 TRAINABLE_MODELS = tuple(name for name, spec in MODELS.items() if spec.kind != "discriminator") + tuple(GAN_MODELS)
 DATA_KINDS = ("embedded", "folder", "paired", "div2k", "tfds")
 DIV2K_TRACKS = ("bicubic", "unknown", "x8", "mild", "difficult")
@@ -52,11 +52,13 @@ class ModelConfig:
 
     name: str = setting(None, f"model to train: {', '.join(TRAINABLE_MODELS)}", flag="model")
     generator: Optional[str] = setting(None, "--model=realesrgan: the generator trained in the GAN (any single-scale "
-                                       "generator; default wdsr_b)")
+                                       "generator; default rrdbnet, Real-ESRGAN's)")
     scale: int = setting(4, "SR factor (2, 3, 4 or 8 where the model allows it)")
     scales: tuple = setting((2, 3, 4), "MDSR: the scales trained together", item=int)
-    num_filters: Optional[int] = setting(None, "generator feature channels (default: the paper's)")
-    num_res_blocks: Optional[int] = setting(None, "generator residual blocks (default: the paper's)")
+    num_filters: Optional[int] = setting(None, "generator feature channels (default: the paper's; rrdbnet and "
+                                         "srvgg_compact: their num_feat)")
+    num_res_blocks: Optional[int] = setting(None, "generator residual blocks (default: the paper's; rrdbnet: its "
+                                            "num_block, srvgg_compact: its num_conv)")
     pool_size: int = setting(1, "A-SRGAN: FSA pool size in training (1 = plain attention)")
     eval_pool_size: Optional[int] = setting(None, "A-SRGAN: FSA pool size for validation and export (default 4)")
 

@@ -72,6 +72,10 @@ _REALESRGAN_SOURCE = ("Wang et al. 2021 (Real-ESRGAN), options/train_realesrgan_
                       "Adam lr 1e-4 betas (0.9, 0.99) for both, EMA 0.999, 4e5 iterations, batch 48; the generator "
                       "is --generator (RRDBNet in the original)")
 
+_ESRGAN_PSNR_SOURCE = ("Wang et al. 2018 (ESRGAN) section 4.1: the PSNR-oriented RRDBNet, L1, Adam (0.9, 0.999), lr "
+                       "2e-4 halved every 2e5 updates, batch 16, 128px HR crops; BasicSR options/train/ESRGAN/"
+                       "train_RRDBNet_PSNR_x4.yml: 1e6 iterations, losses on [0, 1]")
+
 RECIPES = {recipe.name: recipe for recipe in (
     Recipe("edsr_paper", "edsr", _EDSR_SOURCE + "; EDSR 32 blocks x 256 features, res_scale 0.1",
            dict(_EDSR, num_filters=256, num_res_blocks=32)),
@@ -84,6 +88,9 @@ RECIPES = {recipe.name: recipe for recipe in (
     Recipe("wdsr_a_paper", "wdsr_a", _WDSR_SOURCE + ", expansion 4", dict(_WDSR, num_filters=32, num_res_blocks=32)),
     Recipe("wdsr_b_paper", "wdsr_b", _WDSR_SOURCE + ", expansion 6, low-rank 0.8",
            dict(_WDSR, num_filters=32, num_res_blocks=32)),
+    Recipe("rrdbnet_psnr_paper", "rrdbnet", _ESRGAN_PSNR_SOURCE,
+           dict(_BASICSR, scale=4, loss="l1", learning_rate=2e-4, decay_steps=(200_000, 400_000, 600_000, 800_000),
+                decay_factor=0.5, batch_size=16, crop_size=32, steps=1_000_000)),
     Recipe("srresnet_paper", "srresnet",
            "Ledig et al. 2017 (SRGAN) section 3.2 and brade31919/SRGAN-tensorflow: SRResNet, MSE, lr 1e-4, "
            "1e6 updates, batch 16, 24px LR crops (96px HR); the step as BasicSR's SRModel: MSE on [0, 1], "
@@ -130,7 +137,8 @@ RECIPES = {recipe.name: recipe for recipe in (
 PAPER_RECIPES = {"edsr": "edsr_paper", "edsr_baseline": "edsr_baseline_paper", "mdsr": "mdsr_paper",
                  "mdsr_baseline": "mdsr_baseline_paper", "wdsr_a": "wdsr_a_paper", "wdsr_b": "wdsr_b_paper",
                  "srresnet": "srresnet_paper", "srgan": "srgan_paper", "a_srresnet": "a_srresnet_paper",
-                 "a_srgan": "a_srgan_paper", "realesrgan": "realesrgan_x4plus"}
+                 "a_srgan": "a_srgan_paper", "realesrgan": "realesrgan_x4plus", "rrdbnet": "rrdbnet_psnr_paper",
+                 "srvgg_compact": "realesrnet_x4plus"}
 
 
 def get(name):

@@ -51,6 +51,11 @@ EXPECTED = {
     "a_srgan_mse_seed000": dict(SRGAN_SIZE, **SEED000, crop_size=96, content_loss="mse", learning_rate=1e-4,
                                 steps=30_000, pool_size=1, eval_pool_size=4),
 }
+# Wang et al. 2018 (ESRGAN) section 4.1: PSNR-oriented RRDBNet, L1, lr 2e-4 halved every 2e5 updates, batch 16,
+# 128px HR crops; BasicSR train_RRDBNet_PSNR_x4.yml: 1e6 iterations, [0, 1], torch.optim.Adam.
+EXPECTED["rrdbnet_psnr_paper"] = dict(BASICSR, scale=4, loss="l1", learning_rate=2e-4,
+                                      decay_steps=(200_000, 400_000, 600_000, 800_000), decay_factor=0.5,
+                                      batch_size=16, crop_size=32, steps=1_000_000)
 # xinntao/Real-ESRGAN options/train_realesrnet_x4plus.yml (x2plus: scale 2): 4 GPUs x batch_size_per_gpu 12,
 # gt_size 256, queue_size 180 per GPU, Adam lr 2e-4 betas [0.9, 0.99], ema_decay 0.999, L1, gt_usm True,
 # total_iter 1e6 with its only MultiStepLR milestone at 1e6; train_realesrgan_x4plus.yml: lr 1e-4 for G and D,

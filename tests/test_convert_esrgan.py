@@ -1,0 +1,230 @@
+"""`sr_keras.convert` for the SRGAN line's generators: RRDBNet in its three published key layouts and
+SRVGGNetCompact convert into `rrdbnet` / `srvgg_compact`, whose outputs equal PyTorch's to 1e-4 relative on a
+real photo crop.
+
+The PyTorch modules are written here after each original, so their state dicts carry the original keys and
+their forward passes the original computation ([0, 1] in and out):
+- BasicSR 1.4.2 `basicsr/archs/rrdbnet_arch.py` (Real-ESRGAN's files, under `params_ema`), x4, x2 and x1
+  (pixel-unshuffled input);
+- cszn/BSRGAN `models/network_rrdbnet.py` (BSRGAN.pth, a plain state dict);
+- the 2018 ESRGAN files' `nn.Sequential` layout (`model.0`, `model.1.sub.<b>.RDB<d>.conv<i>.0`, `model.3`, ...),
+  saved in PyTorch's legacy format;
+- BasicSR `basicsr/archs/srvgg_arch.py` (realesr-general-x4v3, realesr-animevideov3), PReLU slopes randomised.
+Tiny sizes; PyTorch's random initialisation (biases included).
+"""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+nn, F = torch.nn, torch.nn.functional
+
+from sr_keras.convert import convert_file  # noqa: E402
+from sr_keras.convert import esrgan as esrgan_convert  # noqa: E402
+
+FEAT, GROW, BLOCKS = 8, 4, 2
+
+
+@pytest.fixture(scope="module")
+def crop():
+    from skimage import data
+
+    return data.astronaut()[150:170, 200:224].astype("float32")  # 20 x 24: divisible by 4 for x1's unshuffle
+
+
+def _torch_sr(module, crop_255):
+    with torch.no_grad():
+        out = module(torch.tensor(crop_255.transpose(2, 0, 1)[None]) / 255.0)
+    return out[0].numpy().transpose(1, 2, 0) * 255.0
+
+
+def _difference(model, expected, crop_255):
+    got = model(crop_255[None], training=False).numpy()[0]
+    assert got.shape == expected.shape
+    return float(np.abs(got - expected).max() / np.abs(expected).max())
+
+
+class _DenseBlock(nn.Module):
+    """ResidualDenseBlock: conv1..conv5 (`wrap` puts each in the original's container), LeakyReLU 0.2."""
+
+    def __init__(self, wrap=lambda conv: conv):
+        super().__init__()
+        for i in range(5):
+            conv = nn.Conv2d(FEAT + i * GROW, FEAT if i == 4 else GROW, 3, 1, 1)
+            setattr(self, f"conv{i + 1}", wrap(conv))
+
+    def forward(self, x):
+        features = [x]
+        for i in range(1, 5):
+            features.append(F.leaky_relu(getattr(self, f"conv{i}")(torch.cat(features, 1)), 0.2))
+        return getattr(self, "conv5")(torch.cat(features, 1)) * 0.2 + x
+
+
+class _RRDB(nn.Module):
+    def __init__(self, names, wrap=lambda conv: conv):
+        super().__init__()
+        self.names = names
+        for name in names:
+            setattr(self, name, _DenseBlock(wrap))
+
+    def forward(self, x):
+        out = x
+        for name in self.names:
+            out = getattr(self, name)(out)
+        return out * 0.2 + x
+
+
+class BasicSRRRDBNet(nn.Module):
+    """basicsr/archs/rrdbnet_arch.py RRDBNet; x2 and x1 pixel-unshuffle the input by 2 and 4."""
+
+    def __init__(self, scale):
+        super().__init__()
+        self.scale = scale
+        in_ch = 3 * {4: 1, 2: 4, 1: 16}[scale]
+        self.conv_first = nn.Conv2d(in_ch, FEAT, 3, 1, 1)
+        self.body = nn.Sequential(*[_RRDB(("rdb1", "rdb2", "rdb3")) for _ in range(BLOCKS)])
+        self.conv_body = nn.Conv2d(FEAT, FEAT, 3, 1, 1)
+        self.conv_up1, self.conv_up2 = nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.Conv2d(FEAT, FEAT, 3, 1, 1)
+        self.conv_hr, self.conv_last = nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.Conv2d(FEAT, 3, 3, 1, 1)
+
+    def forward(self, x):
+        if self.scale != 4:
+            x = F.pixel_unshuffle(x, 4 // self.scale)
+        feat = self.conv_first(x)
+        feat = feat + self.conv_body(self.body(feat))
+        feat = F.leaky_relu(self.conv_up1(F.interpolate(feat, scale_factor=2, mode="nearest")), 0.2)
+        feat = F.leaky_relu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")), 0.2)
+        return self.conv_last(F.leaky_relu(self.conv_hr(feat), 0.2))
+
+
+class BSRGANRRDBNet(nn.Module):
+    """cszn/BSRGAN models/network_rrdbnet.py RRDBNet (x4)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv_first = nn.Conv2d(3, FEAT, 3, 1, 1)
+        self.RRDB_trunk = nn.Sequential(*[_RRDB(("RDB1", "RDB2", "RDB3")) for _ in range(BLOCKS)])
+        self.trunk_conv = nn.Conv2d(FEAT, FEAT, 3, 1, 1)
+        self.upconv1, self.upconv2 = nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.Conv2d(FEAT, FEAT, 3, 1, 1)
+        self.HRconv, self.conv_last = nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.Conv2d(FEAT, 3, 3, 1, 1)
+
+    def forward(self, x):
+        fea = self.conv_first(x)
+        fea = fea + self.trunk_conv(self.RRDB_trunk(fea))
+        fea = F.leaky_relu(self.upconv1(F.interpolate(fea, scale_factor=2, mode="nearest")), 0.2)
+        fea = F.leaky_relu(self.upconv2(F.interpolate(fea, scale_factor=2, mode="nearest")), 0.2)
+        return self.conv_last(F.leaky_relu(self.HRconv(fea), 0.2))
+
+
+class _Shortcut(nn.Module):
+    def __init__(self, sub):
+        super().__init__()
+        self.sub = sub
+
+    def forward(self, x):
+        return x + self.sub(x)
+
+
+class OldESRGAN(nn.Module):
+    """The 2018 ESRGAN files' layout: one `nn.Sequential` `model` (conv, shortcut over the RRDBs and the trunk
+    conv, then upsample / conv / LeakyReLU twice, conv / LeakyReLU, conv); each dense conv in a Sequential."""
+
+    def __init__(self):
+        super().__init__()
+        trunk = [_RRDB(("RDB1", "RDB2", "RDB3"), wrap=lambda conv: nn.Sequential(conv)) for _ in range(BLOCKS)]
+        self.model = nn.Sequential(
+            nn.Conv2d(3, FEAT, 3, 1, 1), _Shortcut(nn.Sequential(*trunk, nn.Conv2d(FEAT, FEAT, 3, 1, 1))),
+            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.LeakyReLU(0.2),
+            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.LeakyReLU(0.2), nn.Conv2d(FEAT, 3, 3, 1, 1))
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class SRVGGNetCompact(nn.Module):
+    """basicsr/archs/srvgg_arch.py SRVGGNetCompact with PReLU."""
+
+    def __init__(self, num_conv, scale):
+        super().__init__()
+        self.scale = scale
+        layers = [nn.Conv2d(3, FEAT, 3, 1, 1), nn.PReLU(FEAT)]
+        for _ in range(num_conv):
+            layers += [nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.PReLU(FEAT)]
+        layers.append(nn.Conv2d(FEAT, 3 * scale * scale, 3, 1, 1))
+        self.body = nn.ModuleList(layers)
+        generator = torch.Generator().manual_seed(scale)
+        with torch.no_grad():
+            for layer in self.body:
+                if isinstance(layer, nn.PReLU):
+                    layer.weight.copy_(torch.rand(FEAT, generator=generator) * 0.5)
+
+    def forward(self, x):
+        out = x
+        for layer in self.body:
+            out = layer(out)
+        return F.pixel_shuffle(out, self.scale) + F.interpolate(x, scale_factor=self.scale, mode="nearest")
+
+
+def _save(module, path, wrapper=None, legacy=False):
+    state = module.state_dict()
+    torch.save({wrapper: state} if wrapper else state, path, _use_new_zipfile_serialization=not legacy)
+    return path
+
+
+CASES = {  # name -> (module factory, scale, source, wrapper, legacy format)
+    "realesrgan_x4": (lambda: BasicSRRRDBNet(4), 4, "realesrgan", "params_ema", False),
+    "realesrgan_x2": (lambda: BasicSRRRDBNet(2), 2, "realesrgan", "params_ema", False),
+    "realesrgan_x1": (lambda: BasicSRRRDBNet(1), 1, "realesrgan", "params", False),
+    "bsrgan_x4": (BSRGANRRDBNet, 4, "bsrgan", None, False),
+    "esrgan_2018_x4": (OldESRGAN, 4, "esrgan", None, True),
+    "srvgg_x4": (lambda: SRVGGNetCompact(3, 4), 4, "realesrgan", "params", False),
+    "srvgg_x2": (lambda: SRVGGNetCompact(2, 2), 2, "realesrgan", "params", False),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_converted_output_equals_the_original(case, crop, tmp_path):
+    factory, scale, source, wrapper, legacy = CASES[case]
+    torch.manual_seed(len(case))
+    module = factory().eval()
+    model, report = convert_file(_save(module, tmp_path / f"{case}.pth", wrapper, legacy))
+    assert (report["source"], report["scales"]) == (source, [scale])
+    assert report["tensors"] == len(module.state_dict())
+    assert report["architecture"] == ("srvgg_compact" if case.startswith("srvgg") else "rrdbnet")
+    assert _difference(model, _torch_sr(module, crop), crop) < 1e-4
+
+
+@pytest.mark.parametrize("case,broken", [("realesrgan_x2", "unshuffle"), ("srvgg_x4", "shuffle")])
+def test_a_broken_channel_mapping_is_caught(case, broken, crop, tmp_path, monkeypatch):
+    """Without the permutation of the unshuffled input (x2) or of the shuffled output (SRVGG), the converted model
+    computes something else: the comparison above would fail."""
+    factory, _, _, wrapper, legacy = CASES[case]
+    torch.manual_seed(len(case))
+    module = factory().eval()
+    monkeypatch.setattr(esrgan_convert, "shuffle_permutation", lambda channels, r: np.arange(channels))
+    if broken == "shuffle":  # the Reader's conv(shuffle=) uses the _common one: break that too
+        import sr_keras.convert._common as common
+
+        monkeypatch.setattr(common, "shuffle_permutation", lambda channels, r: np.arange(channels))
+    model, _ = convert_file(_save(module, tmp_path / f"{case}.pth", wrapper, legacy))
+    assert _difference(model, _torch_sr(module, crop), crop) > 1e-2
+
+
+@pytest.mark.parametrize("case", ["realesrgan_x2", "realesrgan_x1"])
+def test_any_input_size_as_realesrganer_pads_and_crops(case, tmp_path):
+    """x2 and x1 take any size: the model pads by reflection to a multiple of the unshuffle factor and crops the
+    output, as Real-ESRGAN's `RealESRGANer.pre_process` / `post_process` do around the PyTorch network."""
+    from skimage import data
+
+    odd = data.astronaut()[150:171, 200:227].astype("float32")  # 21 x 27
+    factory, scale, _, wrapper, legacy = CASES[case]
+    torch.manual_seed(len(case))
+    module = factory().eval()
+    model, _ = convert_file(_save(module, tmp_path / f"{case}.pth", wrapper, legacy))
+    factor = 4 // scale
+    x = torch.tensor(odd.transpose(2, 0, 1)[None]) / 255.0
+    pad_h, pad_w = (-x.shape[2]) % factor, (-x.shape[3]) % factor
+    with torch.no_grad():
+        out = module(F.pad(x, (0, pad_w, 0, pad_h), mode="reflect"))[:, :, :21 * scale, :27 * scale]
+    expected = out[0].numpy().transpose(1, 2, 0) * 255.0
+    assert _difference(model, expected, odd) < 1e-4
