@@ -102,6 +102,9 @@ def define_model_flags(flag_values, model_path_help="the generator's .keras file
                         flag_values=flag_values)
     flags.DEFINE_string("weights", None, "with --pretrained: the preset's file given by hand (the original "
                         "checkpoint or a converted .keras file), used offline", flag_values=flag_values)
+    flags.DEFINE_float("denoise_strength", None, "with --pretrained=realesr_general_x4v3: Real-ESRGAN's -dn, from 0 "
+                       "(keep noise: realesr_general_wdn_x4v3's weights) to 1 (its own); default 0.5 as "
+                       "Real-ESRGAN; with --weights the wdn file must lie beside it", flag_values=flag_values)
 
 
 def load_model_from_flags(flag_values, required=True):
@@ -117,12 +120,15 @@ def load_model_from_flags(flag_values, required=True):
     model_path, name, weights = flag_values.model_path, flag_values.pretrained, flag_values.weights
     if model_path and name:
         raise ValueError("give --model_path or --pretrained, not both")
+    strength = flag_values.denoise_strength
     if weights and not name:
         raise ValueError("--weights goes with --pretrained=NAME (the preset whose file it is)")
+    if strength is not None and not name:
+        raise ValueError("--denoise_strength goes with --pretrained=realesr_general_x4v3")
     if model_path:
         return load_generator(model_path), model_path
     if name:
-        return pretrained.load(name, weights=weights), name
+        return pretrained.load(name, weights=weights, denoise_strength=strength), name
     if required:
         raise ValueError("give the model: --model_path=FILE.keras or --pretrained=NAME "
                          "(python -m sr_keras.pretrained list)")

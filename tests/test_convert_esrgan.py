@@ -228,3 +228,47 @@ def test_any_input_size_as_realesrganer_pads_and_crops(case, tmp_path):
         out = module(F.pad(x, (0, pad_w, 0, pad_h), mode="reflect"))[:, :, :21 * scale, :27 * scale]
     expected = out[0].numpy().transpose(1, 2, 0) * 255.0
     assert _difference(model, expected, odd) < 1e-4
+
+
+def _upscale_cli(args, cache):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, SR_KERAS_CACHE=str(cache), CUDA_VISIBLE_DEVICES="")
+    return subprocess.run([sys.executable, "-m", "sr_keras.upscale", *args], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+def test_denoise_strength_mixes_the_two_general_models_as_realesrgan(crop, tmp_path):
+    """`upscale --pretrained=realesr_general_x4v3 --weights=<file> --denoise_strength=0.3` offline: the output is
+    the network whose every weight is 0.3 x realesr-general-x4v3's + 0.7 x realesr-general-wdn-x4v3's (Real-ESRGAN's
+    `dni`), computed here in PyTorch; without the wdn file beside it, one line says which file to put where."""
+    from PIL import Image
+
+    torch.manual_seed(5)
+    general, weak = SRVGGNetCompact(2, 4).eval(), SRVGGNetCompact(2, 4).eval()
+    with torch.no_grad():
+        for parameter in weak.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    _save(general, folder / "realesr-general-x4v3.pth", "params")
+    _save(weak, folder / "realesr-general-wdn-x4v3.pth", "params")
+    Image.fromarray(crop.astype("uint8")).save(tmp_path / "photo.png")
+    done = _upscale_cli(["--pretrained=realesr_general_x4v3", f"--weights={folder / 'realesr-general-x4v3.pth'}",
+                         "--denoise_strength=0.3", str(tmp_path / "photo.png"), f"--output_dir={tmp_path / 'out'}"],
+                        tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    got = np.asarray(Image.open(tmp_path / "out" / "photo_x4.png")).astype("float32")
+    mixed = SRVGGNetCompact(2, 4).eval()
+    mixed.load_state_dict({k: 0.3 * v + 0.7 * weak.state_dict()[k] for k, v in general.state_dict().items()})
+    expected = np.clip(np.round(_torch_sr(mixed, crop)), 0, 255)
+    assert np.abs(got - expected).max() <= 1
+    assert np.abs(got - np.clip(np.round(_torch_sr(general, crop)), 0, 255)).max() > 2  # the mix made a difference
+
+    (folder / "realesr-general-wdn-x4v3.pth").unlink()
+    done = _upscale_cli(["--pretrained=realesr_general_x4v3", f"--weights={folder / 'realesr-general-x4v3.pth'}",
+                         str(tmp_path / "photo.png"), f"--output_dir={tmp_path / 'out2'}"], tmp_path / "cache")
+    assert done.returncode == 2 and "realesr-general-wdn-x4v3.pth" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not list((tmp_path / "out2").rglob("*.png"))

@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -68,10 +69,15 @@ def test_every_published_preset_names_its_source(monkeypatch):
     assert len(published) >= 27
     for preset in published:
         assert preset.url.startswith("https://") and preset.source and preset.licence and preset.published
-        if preset.filename.endswith((".pt", ".pth")):  # torch.hub names: the hash is the name's last 8 digits
-            assert preset.sha256 == preset.filename.rsplit("-", 1)[1].split(".")[0]
+        hub_name = re.search(r"-([0-9a-f]{8})\.pth?$", preset.filename)
+        if hub_name:  # torch.hub names: the hash is the name's last 8 digits
+            assert preset.sha256 == hub_name.group(1)
+        else:  # Real-ESRGAN's and KAIR's names carry none, and they publish none
+            assert preset.sha256 is None and preset.source in ("realesrgan", "bsrgan", "wdsr_ychfan", "krasserm")
     assert pretrained.PRESETS["edsr_baseline_x4"].url.endswith("edsr_baseline_x4-6b446fab.pt")
     assert "34.61 dB" in pretrained.PRESETS["edsr_baseline_x2"].published
+    assert pretrained.PRESETS["realesr_general_x4v3"].companion == "realesr_general_wdn_x4v3"
+    assert {p.architecture for p in published} >= {"rrdbnet", "srvgg_compact"}
     table = pretrained.table()
     assert table.count("\n") == len(pretrained.PRESETS) + 1 and "mdsr_x3" in table
 

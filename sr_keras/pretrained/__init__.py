@@ -21,64 +21,16 @@ Two kinds of presets:
   neither the network nor torch. `weights=` (CLI `--weights`) takes the original file or a converted `.keras`
   file from anywhere, offline.
 """
-import dataclasses
 import os
 import tarfile
 import zipfile
 
 from sr_keras.models.saving import load_generator
+from sr_keras.pretrained.preset import WEIGHTS_DIR, Preset
+from sr_keras.pretrained.published import published_presets
 
-WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
-
-_DEFAULT_LICENCE = "Apache-2.0 (trained by sr_keras; the training images keep their own licences, see the card)"
-
-
-@dataclasses.dataclass(frozen=True)
-class Preset:
-    """One named trained generator.
-
-    Attributes:
-        name: the name `load` and `--pretrained` take.
-        architecture: the registry name of the generator (`sr_keras.models.MODELS`).
-        scale: its SR factor.
-        description: one line for the table.
-        file: the `.keras` file inside the package (`weights/`), for models shipped with it.
-        licence: the weights' licence (the original repository's).
-        card: where its training and evaluation are documented.
-        url: where the authors publish the file (presets not shipped with the package).
-        filename: the published file's name (the cache keeps it).
-        sha256: the hex digest or prefix the authors publish (torch.hub file names end in its first 8 digits);
-            None where they publish none.
-        member: the checkpoint's name inside a published .zip / .tar.gz archive (matched by its end).
-        source: the `sr_keras.convert` source of the published file.
-        published: the authors' own figure for it, with their protocol.
-        page: the page that links the file, for a download by hand.
-    """
-
-    name: str
-    architecture: str
-    scale: int
-    description: str
-    file: str = None
-    licence: str = _DEFAULT_LICENCE
-    card: str = "docs/models/default.md"
-    url: str = None
-    filename: str = None
-    sha256: str = None
-    member: str = None
-    source: str = None
-    published: str = ""
-    page: str = None
-
-    @property
-    def path(self):
-        """The bundled `.keras` file (presets shipped with the package), else None."""
-        return os.path.join(WEIGHTS_DIR, self.file) if self.file else None
-
-    @property
-    def bundled(self):
-        return self.file is not None
-
+__all__ = ["DEFAULT_MODELS", "PRESETS", "REAL_MODELS", "WEIGHTS_DIR", "Preset", "cached_model_path",
+           "default_model_name", "fetch", "get", "load", "model_path", "ship_default_models", "table"]
 
 def _default(scale):
     return Preset(f"wdsr_b_default_x{scale}", "wdsr_b", scale,
@@ -97,115 +49,8 @@ def _real(scale):
                       4: "held-out, heavy LR: +0.35 dB over the default; camera LR: -0.22 dB vs bicubic"}[scale])
 
 
-_EDSR_URL = "https://cv.snu.ac.kr/research/EDSR/models/"
-_EDSR_PAGE = "https://github.com/sanghyun-son/EDSR-PyTorch"
-_EDSR_PROTOCOL = "DIV2K 0801-0900, RGB, scale+2 border ignored (EDSR-PyTorch README)"
-_EDSR_FILES = {  # name: (file, PSNR on DIV2K val as published)
-    "edsr_baseline_x2": ("edsr_baseline_x2-1bc95232.pt", 34.61),
-    "edsr_baseline_x3": ("edsr_baseline_x3-abf2a44e.pt", 30.92),
-    "edsr_baseline_x4": ("edsr_baseline_x4-6b446fab.pt", 28.95), "edsr_x2": ("edsr_x2-0edfb8a3.pt", 35.03),
-    "edsr_x3": ("edsr_x3-ea3ef2c6.pt", 31.26), "edsr_x4": ("edsr_x4-4f62e9ef.pt", 29.25),
-}
-_MDSR_FILES = {"mdsr_baseline": ("mdsr_baseline-a00cab12.pt", {2: 34.63, 3: 30.94, 4: 28.97}),
-               "mdsr": ("mdsr-4a78bedf.pt", {2: 34.92, 3: 31.22, 4: 29.24})}
-
-
-def _torch_hub_hash(filename):
-    return filename.rsplit("-", 1)[1].split(".")[0]
-
-
-def _edsr_pytorch():
-    for name, (filename, psnr) in _EDSR_FILES.items():
-        architecture, scale = name.rsplit("_x", 1)
-        size = "16 blocks, 64 filters" if "baseline" in name else "32 blocks, 256 filters"
-        yield Preset(name, architecture, int(scale), f"EDSR-PyTorch's {architecture.replace('_', ' ')} x{scale} "
-                     f"({size})", licence="MIT (sanghyun-son/EDSR-PyTorch)", card=_EDSR_PAGE,
-                     url=_EDSR_URL + filename, filename=filename, sha256=_torch_hub_hash(filename),
-                     source="edsr_pytorch", published=f"{psnr:.2f} dB, {_EDSR_PROTOCOL}", page=_EDSR_PAGE)
-    for architecture, (filename, figures) in _MDSR_FILES.items():
-        for scale, psnr in figures.items():
-            yield Preset(f"{architecture}_x{scale}", architecture, scale,
-                         f"EDSR-PyTorch's {architecture.replace('_', ' ')}, its x{scale} path (one file, every scale)",
-                         licence="MIT (sanghyun-son/EDSR-PyTorch)", card=_EDSR_PAGE, url=_EDSR_URL + filename,
-                         filename=filename, sha256=_torch_hub_hash(filename), source="edsr_pytorch",
-                         published=f"{psnr:.2f} dB, {_EDSR_PROTOCOL}", page=_EDSR_PAGE)
-
-
-_DRIVE = "https://drive.usercontent.google.com/download?id={}&export=download&confirm=t"
-_BASICSR_PAGE = "https://github.com/XPixelGroup/BasicSR/blob/master/docs/ModelZoo.md"
-_BASICSR_FILES = {  # name: (file, Google Drive id as in BasicSR's scripts/download_pretrained_models.py, DIV2K100)
-    "basicsr_edsr_m_x2": ("EDSR_Mx2_f64b16_DIV2K_official-3ba7b086.pth",
-                          "1mREMGVDymId3NzIc2u90sl_X4-pb4ZcV", "34.6291"),
-    "basicsr_edsr_m_x3": ("EDSR_Mx3_f64b16_DIV2K_official-6908f88a.pth",
-                          "1EriqQqlIiRyPbrYGBbwr_FZzvb3iwqz5", "30.9438"),
-    "basicsr_edsr_m_x4": ("EDSR_Mx4_f64b16_DIV2K_official-0c287733.pth",
-                          "1bCK6cFYU01uJudLgUUe-jgx-tZ3ikOWn", "28.9679"),
-    "basicsr_edsr_l_x2": ("EDSR_Lx2_f256b32_DIV2K_official-be38e77d.pth",
-                          "15257lZCRZ0V6F9LzTyZFYbbPrqNjKyMU", "35.0495"),
-    "basicsr_edsr_l_x3": ("EDSR_Lx3_f256b32_DIV2K_official-3660f70d.pth",
-                          "18q_D434sLG_rAZeHGonAX8dkqjoyZ2su", "31.28"),
-    "basicsr_edsr_l_x4": ("EDSR_Lx4_f256b32_DIV2K_official-76ee1c8f.pth",
-                          "1GCi30YYCzgMCcgheGWGusP9aWKOAy5vl", "29.277"),
-}
-
-
-def _basicsr():
-    for name, (filename, drive_id, psnr) in _BASICSR_FILES.items():
-        scale = int(name[-1])
-        architecture = "edsr" if "_l_" in name else "edsr_baseline"
-        yield Preset(name, architecture, scale, f"BasicSR's EDSR_{'L' if '_l_' in name else 'M'}x{scale} "
-                     "(EDSR-PyTorch's official weights in BasicSR's layout)",
-                     licence="Apache-2.0 (XPixelGroup/BasicSR)",
-                     card=_BASICSR_PAGE, url=_DRIVE.format(drive_id), filename=filename,
-                     sha256=_torch_hub_hash(filename), source="basicsr",
-                     published=f"{psnr} dB, DIV2K100, RGB, scale border cropped (BasicSR ModelZoo)", page=_BASICSR_PAGE)
-
-
-_YCHFAN_PAGE = "https://github.com/ychfan/wdsr"
-_YCHFAN_FILES = {  # name: (url, archive, DIV2K val, parameters)
-    "wdsr_a_x2": ("https://github.com/ychfan/wdsr/files/4176974/wdsr_x2.zip", "34.76", "1,190,100"),
-    "wdsr_a_x3": ("https://github.com/ychfan/wdsr/files/4176981/wdsr_x3.zip", "31.03", "1,195,605"),
-    "wdsr_a_x4": ("https://github.com/ychfan/wdsr/files/4176985/wdsr_x4.zip", "29.04", "1,203,312"),
-    "wdsr_a_large_x2": (_DRIVE.format("10OsQD--qWZIBinFignAWwppHw5z9LPMI"), "35.06", "37,808,180"),
-    "wdsr_a_large_x3": (_DRIVE.format("10Yh0mI2825k69vChRZRGMsAC7C-M5hbk"), "31.34", "37,826,645"),
-    "wdsr_a_large_x4": (_DRIVE.format("10sYc5F63-o3eovtGCG5SSawk4otEHIxe"), "29.33", "37,852,496"),
-}
-
-
-def _ychfan():
-    for name, (url, psnr, params) in _YCHFAN_FILES.items():
-        scale = int(name[-1])
-        large = "large" in name
-        size = "32 blocks, 128 filters" if large else "16 blocks, 32 filters"
-        yield Preset(name, "wdsr_a", scale, f"the WDSR authors' WDSR-A x{scale} ({size}, {params} parameters; "
-                     f"ychfan/wdsr, mean 0.5 folded in)", licence="MIT (ychfan/wdsr)", card=_YCHFAN_PAGE, url=url,
-                     filename=f"wdsr{'_large' if large else ''}_x{scale}.zip", member="epoch_30.pth",
-                     source="wdsr_ychfan", published=f"{psnr} dB, DIV2K val, RGB (ychfan/wdsr README)",
-                     page=_YCHFAN_PAGE)
-
-
-_KRASSERM_PAGE = "https://github.com/krasserm/super-resolution"
-
-
-def _krasserm():
-    specs = (("krasserm_edsr_baseline_x4", "edsr_baseline", "weights-edsr-16-x4.tar.gz", "edsr-16-x4/weights.h5",
-              "krasserm's EDSR baseline x4 (Keras, 16 blocks, 64 filters)",
-              "28.89 dB, DIV2K 801-900, RGB, border included (krasserm README)"),
-             ("krasserm_wdsr_b_x4", "wdsr_b", "weights-wdsr-b-32-x4.tar.gz", "wdsr-b-32-x4/weights.h5",
-              "krasserm's WDSR-B x4 (Keras, 32 blocks, 32 filters, expansion 6)",
-              "28.91 dB, DIV2K 801-900, RGB, border included (krasserm README)"),
-             ("krasserm_srgan_x4", "srresnet", "weights-srgan.tar.gz", "srgan/gan_generator.h5",
-              "krasserm's SRGAN generator x4 (SRResNet after GAN training, VGG54 content loss)",
-              "no PSNR published (a perceptual model)"))
-    for name, architecture, filename, member, description, published in specs:
-        yield Preset(name, architecture, 4, description, licence="Apache-2.0 (krasserm/super-resolution)",
-                     card=_KRASSERM_PAGE, url=f"https://martin-krasser.de/sisr/{filename}", filename=filename,
-                     member=member, source="krasserm", published=published, page=_KRASSERM_PAGE)
-
-
 PRESETS = {preset.name: preset for preset in (
-    *(_default(scale) for scale in (2, 3, 4)), *(_real(scale) for scale in (2, 4)), *_edsr_pytorch(), *_basicsr(),
-    *_ychfan(), *_krasserm())}
+    *(_default(scale) for scale in (2, 3, 4)), *(_real(scale) for scale in (2, 4)), *published_presets())}
 
 # The model `python -m sr_keras.upscale` uses at each scale when no model is given, and with --real.
 DEFAULT_MODELS = {2: "wdsr_b_default_x2", 3: "wdsr_b_default_x3", 4: "wdsr_b_default_x4"}
@@ -367,16 +212,49 @@ def _check_matches(preset, model, path):
                          f"({preset.architecture} x{preset.scale})")
 
 
-def load(name, weights=None, progress=True):
+def load(name, weights=None, progress=True, denoise_strength=None):
     """The Keras generator of the preset `name` (custom layers registered; float RGB [0, 255] in and out).
 
     Presets shipped with the package load from it; the originals' weights are downloaded and converted once
     (see `model_path`), or taken from `weights` offline.
 
+    Args:
+        name: a key of `PRESETS`.
+        weights: the preset's file given by hand (see `model_path`).
+        progress: show download progress.
+        denoise_strength: presets with a `companion` only (realesr_general_x4v3): every weight becomes
+            strength x this preset's + (1 - strength) x the companion's, as Real-ESRGAN's `-dn` (its
+            `RealESRGANer.dni`); 1 keeps this preset's own weights, 0 gives the companion's (weak denoising).
+            Default 0.5, Real-ESRGAN's. With `weights`, the companion's file is looked for beside it under its
+            published name (as Real-ESRGAN's `inference_realesrgan.py` does).
+
     Raises:
-        ValueError: unknown name, missing file, failed download or conversion (one line, naming the preset).
+        ValueError: unknown name, missing file, failed download or conversion, a denoise strength outside [0, 1]
+            or for a preset without companion (one line, naming the preset).
     """
-    return load_generator(model_path(name, weights=weights, progress=progress))
+    preset = get(name)
+    if denoise_strength is not None and preset.companion is None:
+        raise ValueError(f"--denoise_strength applies to {', '.join(p.name for p in PRESETS.values() if p.companion)}"
+                         f", not {name}")
+    model = load_generator(model_path(name, weights=weights, progress=progress))
+    if preset.companion is None:
+        return model
+    strength = 0.5 if denoise_strength is None else float(denoise_strength)
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"--denoise_strength must be between 0 and 1, got {denoise_strength}")
+    if strength == 1.0:
+        return model
+    companion = get(preset.companion)
+    companion_weights = None
+    if weights is not None:
+        companion_weights = os.path.join(os.path.dirname(os.path.abspath(weights)), companion.filename)
+        if not os.path.isfile(companion_weights):
+            raise ValueError(f"--denoise_strength={strength:g} mixes {name} with {companion.name}: put "
+                             f"{companion.filename} ({companion.url}) beside {weights}, or give --denoise_strength=1")
+    other = load_generator(model_path(companion.name, weights=companion_weights, progress=progress))
+    mixed = [strength * a + (1.0 - strength) * b for a, b in zip(model.get_weights(), other.get_weights())]
+    model.set_weights(mixed)
+    return model
 
 
 def table():
