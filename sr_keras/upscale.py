@@ -6,11 +6,13 @@
     python -m sr_keras.upscale --model_path=runs/wdsr_b/generator_final_x4.keras photo.jpg photos/ --output_dir=out
     python -m sr_keras.upscale --model_path=a_srresnet_x4.keras --pool_size=4 --tile=256 big.png --output_dir=out
     python -m sr_keras.upscale --mmsr_dir=runs/mmsr_x4 photo.jpg --output_dir=out   # MMSR: tiles routed by TVAT
+    python -m sr_keras.upscale --pretrained=realesrgan_x4plus --outscale=3.5 --alpha_upsampler=model logo.png
 
 Every input is checked before anything is written; each output `<name>_x<scale>.png` is written under a
 temporary name and renamed into place, so an interrupted run never leaves a half-written image. Folders are
 searched recursively and their sub-folder structure is kept under --output_dir. Grayscale stays grayscale,
-RGBA keeps its alpha (upscaled with MATLAB bicubic), EXIF orientation is applied, 16-bit PNG and TIFF inputs give
+RGBA keeps its alpha (upscaled with MATLAB bicubic, or through the model with --alpha_upsampler=model as
+Real-ESRGAN does), EXIF orientation is applied, 16-bit PNG and TIFF inputs give
 16-bit PNGs (--bit_depth=8 forces 8), and the input's ICC profile and EXIF data are written into the output.
 Memory: without --tile, the tile size is chosen from the model so the process stays under --max_memory, and the
 output is written band by band, never held whole.
@@ -33,6 +35,11 @@ flags.DEFINE_integer("scale", None, "SR factor: picks the default model (default
                      "otherwise an error if the model's differs")
 flags.DEFINE_bool("real", False, "use the real-photo model of --scale (x4, x2): trained on Real-ESRGAN's blur, "
                   "noise and JPEG degradations, for camera and web photos; see docs/models/real.md")
+flags.DEFINE_float("outscale", None, "final factor when it differs from the model's (Real-ESRGAN's --outscale): the "
+                   "model's output resized with MATLAB bicubic to int(W * outscale) x int(H * outscale)")
+flags.DEFINE_enum("alpha_upsampler", "bicubic", ["bicubic", "model"], "RGBA inputs: the alpha channel upscaled with "
+                  "MATLAB bicubic, or through the model as a gray image (Real-ESRGAN's default); a flat alpha stays "
+                  "flat either way")
 flags.DEFINE_integer("tile", None, "LR tile size; default: chosen from --max_memory")
 flags.DEFINE_string("max_memory", None, "memory budget for the whole process, e.g. 2GB or 800MB: the tile size and "
                     "tiles per batch are chosen from the model's graph to stay under it (default: a quarter of "
@@ -126,7 +133,10 @@ def main(argv):
             tile = tile or manifest["tile"]
             overlap = manifest["overlap"] if FLAGS["overlap"].using_default_value else overlap
         scale = check_scale(model, FLAGS.scale, label)
-        targets = [(p, output_path(p, stem, folder, scale, output_dir)) for p, stem, folder in files]
+        if FLAGS.outscale is not None and not FLAGS.outscale > 0:
+            raise ValueError(f"--outscale must be a positive factor, got {FLAGS.outscale:g}")
+        named = scale if FLAGS.outscale is None else f"{FLAGS.outscale:g}"
+        targets = [(p, output_path(p, stem, folder, named, output_dir)) for p, stem, folder in files]
         for directory in sorted({os.path.dirname(t) for _, t in targets}):
             check_writable_dir(directory)
         existing = [t for _, t in targets if os.path.exists(t)]
@@ -137,7 +147,8 @@ def main(argv):
             done = upscale_to_file(model, path, target, tile=tile, overlap=overlap, batch_size=FLAGS.batch_size,
                                    self_ensemble=FLAGS.self_ensemble, pool_size=FLAGS.pool_size,
                                    max_memory=None if tile else budget,
-                                   bit_depth=int(FLAGS.bit_depth) if FLAGS.bit_depth else None)
+                                   bit_depth=int(FLAGS.bit_depth) if FLAGS.bit_depth else None,
+                                   alpha_upsampler=FLAGS.alpha_upsampler, outscale=FLAGS.outscale)
             plan = (f"tiles of {done['tile']} px, {done['batch_size']} per batch" if done["tile"] else "whole image")
             print(f"[{index}/{len(targets)}] {path} -> {target} ({done['width']}x{done['height']}, "
                   f"{done['bit_depth']}-bit, {plan}, {time.perf_counter() - began:.1f} s)", file=sys.stderr)

@@ -168,3 +168,27 @@ def test_upscale_keeps_grayscale_and_alpha_and_umask_permissions(model_file, tmp
     assert Image.open(tmp_path / "out" / "rgba_x2.png").mode == "RGBA"
     for path in (tmp_path / "out", tmp_path / "out" / "gray_x2.png"):
         assert path.stat().st_mode & 0o044 == 0o044, oct(path.stat().st_mode)
+
+
+def test_upscale_outscale_and_alpha_through_the_model(model_file, tmp_path):
+    """`--outscale=3.5 --alpha_upsampler=model` on an RGBA photo writes `<name>_x3.5.png` of int(W * 3.5) x
+    int(H * 3.5) pixels equal to the library's result; a bad factor stops with one line before any file."""
+    from skimage import data
+
+    from sr_keras.inference import upscale as upscale_array
+
+    alpha = np.linspace(0, 255, 40)[None, :].repeat(30, 0).astype("uint8")
+    rgba = np.dstack([data.astronaut()[100:130, 180:220], alpha])
+    Image.fromarray(rgba).save(tmp_path / "logo.png")
+    result = _run("sr_keras.upscale", [f"--model_path={model_file}", "--outscale=3.5", "--alpha_upsampler=model",
+                                       str(tmp_path / "logo.png"), f"--output_dir={tmp_path / 'out'}"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = Image.open(tmp_path / "out" / "logo_x3.5.png")
+    assert written.mode == "RGBA" and written.size == (140, 105)
+    expected = upscale_array(keras.saving.load_model(model_file), rgba, alpha_upsampler="model", outscale=3.5)
+    np.testing.assert_array_equal(np.asarray(written), expected)
+    bad = _run("sr_keras.upscale", [f"--model_path={model_file}", "--outscale=0", str(tmp_path / "logo.png"),
+                                    f"--output_dir={tmp_path / 'bad'}"])
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == ["error: --outscale must be a positive "
+                                                                       "factor, got 0"]
+    assert not list((tmp_path / "bad").rglob("*.png"))

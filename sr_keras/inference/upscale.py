@@ -36,6 +36,8 @@ LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 AUTO_PROGRESS_TILES = 16
 # ... and only once the call has run this long: quick jobs print nothing.
 AUTO_PROGRESS_QUIET_SECONDS = 3.0
+# How an alpha channel is upscaled (`upscale`): MATLAB bicubic, or through the model as Real-ESRGAN does.
+ALPHA_UPSAMPLERS = ("bicubic", "model")
 _PROBE_SIZE = 8
 # Scales found by the probe, keyed weakly by the model object (nothing is stored on the model itself).
 _PROBED_SCALES = weakref.WeakKeyDictionary()
@@ -373,7 +375,7 @@ def _to_uint16(values):
 
 def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=False, progress=None,
             pool_size=None, max_attention_bytes=DEFAULT_MAX_ATTENTION_BYTES, max_memory=None, bit_depth=None,
-            _sink=None, _source=None, _plan=None):
+            alpha_upsampler="bicubic", outscale=None, _sink=None, _source=None, _plan=None):
     """Super-resolves an image file or array to uint8 (uint16 for 16-bit inputs), keeping its layout (gray,
     RGB or RGBA).
 
@@ -386,7 +388,7 @@ def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=Fal
           [0, 255]; of shape
           [H, W] or [H, W, 1] (grayscale: replicated to RGB for the model, the output converted back with the
           BT.601 luma weights 0.299, 0.587, 0.114), [H, W, 3] (RGB) or [H, W, 4] (RGBA: RGB through the
-          model, alpha upscaled with MATLAB bicubic `imresize`).
+          model, alpha as `alpha_upsampler` says).
 
     For models with `FlexibleSelfAttention` layers the attention-map memory for the image (or the tile and
     batch) is estimated first, and `AttentionMemoryError` is raised before anything big is allocated if it
@@ -407,10 +409,19 @@ def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=Fal
             default). None (default) with `tile` None runs the whole image at once.
         bit_depth: 8 (uint8) or 16 (uint16) output; None (default) follows the input: 16 for uint16 arrays and
             16-bit files. A 16-bit output v reduces to the 8-bit output exactly as round(v / 257).
+        alpha_upsampler: "bicubic" (default): the alpha channel is upscaled with MATLAB bicubic `imresize`;
+            "model": it runs through the model as a gray image (replicated to RGB, the output taken back to gray
+            with the luma weights and clipped), Real-ESRGAN's default (`--alpha_upsampler realesrgan`), one more
+            model pass. A flat alpha (one value everywhere) stays that value in both, without a model pass.
+        outscale: the final factor when it is not the model's scale (Real-ESRGAN's `--outscale`): the network's
+            output, quantised as any output here, is resized with MATLAB bicubic `imresize` to int(W * outscale)
+            x int(H * outscale). Real-ESRGAN resizes with OpenCV's Lanczos-4 instead; sr_keras keeps the one
+            resampler it reproduces exactly (MATLAB's) and holds the output in memory for it.
 
     Returns:
         uint8 (or uint16) numpy: [sH, sW] for [H, W] input, [sH, sW, 1], [sH, sW, 3] or [sH, sW, 4]
-        otherwise; values clipped to [0, 255] (times 257 for 16 bits) and rounded half to even.
+        otherwise (s: `outscale` when given); values clipped to [0, 255] (times 257 for 16 bits) and rounded half
+        to even.
 
     Raises:
         ValueError: wrong rank, channel count, empty image or non-numeric dtype (the message gives the
@@ -419,9 +430,16 @@ def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=Fal
         MemoryBudgetError: no tile size fits `max_memory`.
         sr_keras.data.io.ImageReadError: an unreadable file.
     """
+    if alpha_upsampler not in ALPHA_UPSAMPLERS:
+        raise ValueError(f"alpha_upsampler must be one of {', '.join(ALPHA_UPSAMPLERS)}, got {alpha_upsampler!r}")
+    if outscale is not None:
+        return _outscaled(model, image, outscale, dict(
+            tile=tile, overlap=overlap, batch_size=batch_size, self_ensemble=self_ensemble, progress=progress,
+            pool_size=pool_size, max_attention_bytes=max_attention_bytes, max_memory=max_memory,
+            bit_depth=bit_depth, alpha_upsampler=alpha_upsampler, _source=_source, _plan=_plan), _sink)
     if pool_size is None:
         return _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, max_attention_bytes,
-                        max_memory, bit_depth, _sink, _source, _plan)
+                        max_memory, bit_depth, _sink, _source, _plan, alpha_upsampler)
     layers = attention_layers(model)
     if not layers:
         set_pool_size(model, pool_size)  # raises the ValueError naming the model
@@ -433,14 +451,40 @@ def upscale(model, image, tile=None, overlap=16, batch_size=4, self_ensemble=Fal
         for layer in layers:
             layer.pool_size = pool_size
         return _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, max_attention_bytes,
-                        max_memory, bit_depth, _sink, _source, _plan)
+                        max_memory, bit_depth, _sink, _source, _plan, alpha_upsampler)
     finally:
         for layer, value in previous:
             layer.pool_size = value
 
 
+def outscale_size(height, width, outscale):
+    """(height, width) of the output at the final factor `outscale`: int(H * outscale) x int(W * outscale), as
+    Real-ESRGAN's `--outscale`; ValueError for a factor that is not a positive number or an empty result."""
+    if isinstance(outscale, bool) or not isinstance(outscale, numbers.Real) or not outscale > 0:
+        raise ValueError(f"outscale must be a positive number, got {outscale!r}")
+    size = (int(height * outscale), int(width * outscale))
+    if min(size) < 1:
+        raise ValueError(f"outscale {outscale} makes the {width}x{height} image empty")
+    return size
+
+
+def _outscaled(model, image, outscale, options, sink):
+    """`upscale` at the model's scale, then MATLAB bicubic to the final factor `outscale` (see `upscale`)."""
+    source = options.pop("_source") or _load(image)
+    size = outscale_size(source.rgb.shape[0], source.rgb.shape[1], outscale)
+    out = upscale(model, image, _source=source, **options)
+    if out.shape[:2] != size:
+        layers = out.reshape(out.shape[:2] + (-1,)).astype("float32")
+        resized = np.asarray(imresize(layers, output_size=size))
+        out = (_to_uint16 if out.dtype == np.uint16 else _to_uint8)(resized).reshape(size + out.shape[2:])
+    if sink is None:
+        return out
+    sink(out)
+    return None
+
+
 def _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, max_attention_bytes, max_memory,
-             bit_depth=None, sink=None, source=None, plan=None):
+             bit_depth=None, sink=None, source=None, plan=None, alpha_upsampler="bicubic"):
     """`upscale` with the model's FSA pool sizes as they are; with `sink`, the output rows go to it band by band
     (top to bottom) and None is returned."""
     source = source or _load(image)
@@ -471,7 +515,17 @@ def _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, m
     alpha_hr = None
     if source.alpha is not None:
         scale = infer_scale(model)
-        alpha_hr = to_int(np.asarray(imresize(source.alpha[..., None], output_size=(height * scale, width * scale))))
+        size = (height * scale, width * scale)
+        if source.alpha.min() == source.alpha.max():  # flat: nothing to interpolate
+            alpha_hr = to_int(np.full(size + (1,), source.alpha.flat[0], "float32"))
+        elif alpha_upsampler == "model":  # Real-ESRGAN: the alpha as a gray image through the model
+            gray = np.repeat(source.alpha[..., None], 3, axis=-1)
+            hr = predict(model, gray, tile=tile, overlap=overlap, batch_size=batch_size,
+                         self_ensemble=self_ensemble, progress=progress)
+            alpha_hr = to_int(np.clip(hr, 0.0, 255.0).astype("float64") @ np.asarray(LUMA_WEIGHTS, "float64"))[
+                ..., None]
+        else:
+            alpha_hr = to_int(np.asarray(imresize(source.alpha[..., None], output_size=size)))
 
     def convert(band, first_row):
         if source.layout in ("gray2", "gray3"):
@@ -488,12 +542,13 @@ def _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, m
 
 def upscale_to_file(model, image, path, tile=None, overlap=16, batch_size=4, self_ensemble=False, progress=None,
                     pool_size=None, max_attention_bytes=DEFAULT_MAX_ATTENTION_BYTES, max_memory=None,
-                    bit_depth=None):
+                    bit_depth=None, alpha_upsampler="bicubic", outscale=None):
     """Upscales `image` (as `upscale` does) straight into the PNG file `path`, band by band: the output is never
     held whole (an 8000 x 8000 result costs its band of rows, not 192 MB), 16-bit inputs give 16-bit PNGs
     (`bit_depth=8` forces 8), and a file input's ICC profile and EXIF data (orientation reset, the pixels being
     turned already) are written into the output. The file appears only when complete
-    (`sr_keras.files.atomic_path`).
+    (`sr_keras.files.atomic_path`). `alpha_upsampler` and `outscale` as in `upscale` (with `outscale` the output
+    is held whole for the final resize).
 
     Returns:
         {"width", "height", "channels", "bit_depth"} of the written image, and the "tile" and "batch_size" it
@@ -506,11 +561,14 @@ def upscale_to_file(model, image, path, tile=None, overlap=16, batch_size=4, sel
     scale = infer_scale(model)
     bits = source.bit_depth if bit_depth is None else bit_depth
     height, width = source.rgb.shape[0] * scale, source.rgb.shape[1] * scale
+    if outscale is not None:
+        height, width = outscale_size(source.rgb.shape[0], source.rgb.shape[1], outscale)
     plan = {"tile": tile, "batch_size": batch_size}
     with atomic_path(path) as temporary:
         with PNGWriter(temporary, width, height, source.channels, bits if bits in (8, 16) else 8,
                        icc_profile=source.icc_profile, exif=source.exif) as writer:
             upscale(model, image, tile=tile, overlap=overlap, batch_size=batch_size, self_ensemble=self_ensemble,
                     progress=progress, pool_size=pool_size, max_attention_bytes=max_attention_bytes,
-                    max_memory=max_memory, bit_depth=bit_depth, _sink=writer.write_rows, _source=source, _plan=plan)
+                    max_memory=max_memory, bit_depth=bit_depth, alpha_upsampler=alpha_upsampler, outscale=outscale,
+                    _sink=writer.write_rows, _source=source, _plan=plan)
     return {"width": width, "height": height, "channels": source.channels, "bit_depth": bits, **plan}

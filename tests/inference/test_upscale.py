@@ -60,6 +60,44 @@ def test_rgba_keeps_a_bicubic_alpha(edsr_x2, photo):
     np.testing.assert_array_equal(out[..., 3], expected_uint8(reference))
 
 
+def test_rgba_alpha_through_the_model_as_realesrgan(edsr_x2, photo):
+    """alpha_upsampler="model": the alpha as a gray image through the model, back to gray with the luma weights
+    (Real-ESRGAN's default); a flat alpha stays exactly flat, in both modes."""
+    alpha = np.linspace(0, 255, photo.shape[1])[None, :].repeat(photo.shape[0], 0).astype("uint8")
+    rgba = np.concatenate([photo, alpha[..., None]], axis=-1)
+    out = upscale(edsr_x2, rgba, alpha_upsampler="model")
+    np.testing.assert_array_equal(out[..., :3], upscale(edsr_x2, photo))
+    raw = predict(edsr_x2, np.repeat(alpha[..., None], 3, axis=-1).astype("float32"))
+    expected = expected_uint8(np.clip(raw, 0, 255).astype("float64") @ np.array([0.299, 0.587, 0.114]))
+    np.testing.assert_array_equal(out[..., 3], expected)
+    assert np.abs(out[..., 3].astype(int) - upscale(edsr_x2, rgba)[..., 3]).max() > 0  # not the bicubic alpha
+    flat = np.concatenate([photo, np.full(photo.shape[:2] + (1,), 200, "uint8")], axis=-1)
+    for mode in ("model", "bicubic"):
+        assert (upscale(edsr_x2, flat, alpha_upsampler=mode)[..., 3] == 200).all()
+    with pytest.raises(ValueError, match="alpha_upsampler"):
+        upscale(edsr_x2, rgba, alpha_upsampler="lanczos")
+
+
+@pytest.mark.parametrize("outscale,size", [(3.5, (129, 185)), (1.0, (37, 53)), (2, (74, 106))])
+def test_outscale_resizes_the_output_with_matlab_bicubic(edsr_x2, photo, outscale, size):
+    """The final factor as Real-ESRGAN's --outscale: int(H * f) x int(W * f), from the model's quantised output by
+    MATLAB bicubic (Real-ESRGAN uses OpenCV's Lanczos-4: a documented difference); the model's own factor is
+    the plain output."""
+    rgba = np.concatenate([photo, np.full(photo.shape[:2] + (1,), 255, "uint8")], axis=-1)
+    out = upscale(edsr_x2, rgba, outscale=outscale)
+    assert out.shape == size + (4,) and out.dtype == np.uint8
+    plain = upscale(edsr_x2, rgba)
+    if size == plain.shape[:2]:
+        np.testing.assert_array_equal(out, plain)
+    else:
+        resized = np.asarray(imresize(plain.astype("float32"), output_size=size))
+        np.testing.assert_array_equal(out, expected_uint8(resized))
+    assert upscale(edsr_x2, photo[..., 0], outscale=outscale).shape == size  # gray stays 2-D
+    for bad in (0, -1.5, True):
+        with pytest.raises(ValueError, match="outscale"):
+            upscale(edsr_x2, photo, outscale=bad)
+
+
 def test_uint16_and_float_inputs(edsr_x2, photo):
     reference = upscale(edsr_x2, photo)
     sixteen = upscale(edsr_x2, photo.astype("uint16") * 257)   # 16 bits in, 16 bits out
