@@ -13,7 +13,9 @@ from sr_keras.deploy import (CHECK_SIZES, TOLERANCE, export_model, litert_operat
                              photo_crops, verify)
 from sr_keras.models import build_model
 
-MODELS = {"edsr_baseline": 2, "wdsr_b": 4, "srresnet": 2, "a_srresnet": 4}
+MODELS = {"edsr_baseline": 2, "wdsr_b": 4, "srresnet": 2, "a_srresnet": 4, "rrdbnet": 2, "srvgg_compact": 4}
+# tiny sizes; RRDBNet at x2: its pixel-unshuffle and the reflect padding to an even size go through every runtime
+SIZES = {"rrdbnet": dict(num_feat=8, num_block=1, num_grow_ch=4), "srvgg_compact": dict(num_feat=8, num_conv=2)}
 RUNTIMES = {"litert": "ai-edge-litert", "onnx": "onnxruntime", "openvino": "openvino", "saved_model": "tf.saved_model"}
 
 
@@ -22,7 +24,7 @@ def models():
     built = {}
     for name, scale in MODELS.items():
         keras.utils.set_random_seed(0)
-        built[name] = build_model(name, scale=scale, num_filters=8, num_res_blocks=2)
+        built[name] = build_model(name, scale=scale, **SIZES.get(name, dict(num_filters=8, num_res_blocks=2)))
     return built
 
 

@@ -107,7 +107,10 @@ class ReflectPadToMultiple(keras.layers.Layer):
         shape = tf.shape(inputs)
         pad_h = (-shape[1]) % self.multiple
         pad_w = (-shape[2]) % self.multiple
-        return tf.pad(inputs, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
+        padded = tf.pad(inputs, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
+        # Computed paddings hide every dimension from shape inference (LiteRT's converter then refuses the
+        # convolutions after it): a reshape to the known channel count gives it back.
+        return tf.reshape(padded, [shape[0], shape[1] + pad_h, shape[2] + pad_w, inputs.shape[-1]])
 
     def compute_output_shape(self, input_shape):
         batch, height, width, depth = input_shape

@@ -44,6 +44,15 @@ def _dense_block(x, num_feat, num_grow_ch, name):
     return _scaled_residual(x, y, name)
 
 
+def _nearest_x2(x, name):
+    """Nearest-neighbour x2 upsampling (PyTorch's `F.interpolate(scale_factor=2, mode="nearest")`) as four
+    copies of the channels through a pixel shuffle: the same values, and operators every export runtime has
+    built in with the channel count known (Keras's `UpSampling2D` loses it at dynamic sizes, and LiteRT then
+    refuses the next convolution)."""
+    copies = keras.layers.Concatenate(name=f"{name}_copies")([x] * 4)
+    return PixelShuffle(2, name=f"{name}_nearest")(copies)
+
+
 @generator_builder("rrdbnet")
 def rrdbnet(scale=4, num_feat=64, num_block=23, num_grow_ch=32, name=None):
     """RRDBNet (ESRGAN, Real-ESRGAN, BSRGAN): `num_block` residual-in-residual dense blocks.
@@ -82,7 +91,7 @@ def rrdbnet(scale=4, num_feat=64, num_block=23, num_grow_ch=32, name=None):
     x = conv2d(num_feat, 3, "conv_body", torch_in_channels=num_feat)(x)
     x = keras.layers.Add(name="body_skip")([first, x])
     for i in (1, 2):
-        x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"up{i}_nearest")(x)
+        x = _nearest_x2(x, f"up{i}")
         x = _lrelu(f"conv_up{i}_lrelu")(conv2d(num_feat, 3, f"conv_up{i}", torch_in_channels=num_feat)(x))
     x = _lrelu("conv_hr_lrelu")(conv2d(num_feat, 3, "conv_hr", torch_in_channels=num_feat)(x))
     x = conv2d(3, 3, "conv_last", torch_in_channels=num_feat)(x)
