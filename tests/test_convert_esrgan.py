@@ -272,3 +272,61 @@ def test_denoise_strength_mixes_the_two_general_models_as_realesrgan(crop, tmp_p
                          str(tmp_path / "photo.png"), f"--output_dir={tmp_path / 'out2'}"], tmp_path / "cache")
     assert done.returncode == 2 and "realesr-general-wdn-x4v3.pth" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not list((tmp_path / "out2").rglob("*.png"))
+
+
+class VGGStyleDiscriminator(nn.Module):
+    """basicsr/archs/discriminator_arch.py VGGStyleDiscriminator (128 px), [0, 1] input, logits out."""
+
+    def __init__(self, feat):
+        super().__init__()
+        self.conv0_0 = nn.Conv2d(3, feat, 3, 1, 1)
+        self.conv0_1, self.bn0_1 = nn.Conv2d(feat, feat, 4, 2, 1, bias=False), nn.BatchNorm2d(feat)
+        channels = feat
+        for stage, width in enumerate((2, 4, 8, 8), start=1):
+            setattr(self, f"conv{stage}_0", nn.Conv2d(channels, feat * width, 3, 1, 1, bias=False))
+            setattr(self, f"bn{stage}_0", nn.BatchNorm2d(feat * width))
+            setattr(self, f"conv{stage}_1", nn.Conv2d(feat * width, feat * width, 4, 2, 1, bias=False))
+            setattr(self, f"bn{stage}_1", nn.BatchNorm2d(feat * width))
+            channels = feat * width
+        self.linear1, self.linear2 = nn.Linear(channels * 16, 100), nn.Linear(100, 1)
+        generator = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for module in self.modules():
+                if isinstance(module, nn.BatchNorm2d):
+                    module.running_mean.copy_(0.1 * torch.randn(module.num_features, generator=generator))
+                    module.running_var.copy_(0.5 + torch.rand(module.num_features, generator=generator))
+                    module.weight.copy_(0.8 + 0.4 * torch.rand(module.num_features, generator=generator))
+
+    def forward(self, x):
+        feat = F.leaky_relu(self.conv0_0(x), 0.2)
+        feat = F.leaky_relu(self.bn0_1(self.conv0_1(feat)), 0.2)
+        for stage in range(1, 5):
+            for part in (0, 1):
+                conv, bn = getattr(self, f"conv{stage}_{part}"), getattr(self, f"bn{stage}_{part}")
+                feat = F.leaky_relu(bn(conv(feat)), 0.2)
+        return self.linear2(F.leaky_relu(self.linear1(feat.flatten(1)), 0.2))
+
+
+def test_vgg_style_discriminator_converts_and_counts_as_basicsr(tmp_path):
+    """ESRGAN's discriminator: 14,499,401 parameters at 128 px and 64 features (BasicSR 1.4.2); a random one in
+    eval mode gives the same logits after conversion (batch norms with running statistics, linear1's inputs
+    reordered from (c, h, w) to (h, w, c))."""
+    import keras
+    from skimage import data
+
+    from sr_keras.convert import read_state_dict
+    from sr_keras.convert.esrgan import convert_vgg_style_discriminator
+    from sr_keras.models import build_model, count_params
+
+    assert count_params(build_model("vgg_style_discriminator"), True) == 14_499_401
+    torch.manual_seed(6)
+    module = VGGStyleDiscriminator(8).eval()
+    model, report = convert_vgg_style_discriminator(read_state_dict(_save(module, tmp_path / "net_d.pth",
+                                                                          "params")))
+    assert report["tensors"] == len(module.state_dict()) and report["arguments"]["input_size"] == 128
+    crops = np.stack([data.astronaut()[i * 60:i * 60 + 128, 100:228] for i in range(2)]).astype("float32")
+    with torch.no_grad():
+        expected = module(torch.tensor(crops.transpose(0, 3, 1, 2)) / 255.0).numpy()
+    logits = keras.Model(model.input, model.get_layer("logits").output)
+    got = logits(crops, training=False).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())

@@ -89,11 +89,14 @@ def test_litert_fsa_pool_above_one_needs_a_fixed_size(models, tmp_path):
     assert report["pool_size"] == 2 and report["max_abs_diff"] <= TOLERANCE
 
 
-def test_saved_model_is_checked_in_a_fresh_process(models, tmp_path):
+@pytest.mark.parametrize("name,input_size", [("wdsr_b", (40, 44)), ("rrdbnet", (37, 53)), ("srvgg_compact", None)])
+def test_saved_model_is_checked_in_a_fresh_process(name, input_size, models, tmp_path):
+    """A fixed size (RRDBNet x2 at an odd one: padded inside) or any size (SRVGGNetCompact)."""
     export_dir = tmp_path / "sm" / "1"
-    export_model(models["wdsr_b"], export_dir, format="saved_model", input_size=(40, 44))
-    report = verify(export_dir, models["wdsr_b"])
-    _check_report(report, export_dir, "saved_model", [(40, 44)] * 2)
+    export_model(models[name], export_dir, format="saved_model", input_size=input_size)
+    report = verify(export_dir, models[name])
+    sizes = [input_size] * 2 if input_size else CHECK_SIZES
+    _check_report(report, export_dir, "saved_model", sizes)
     assert "fresh process" in report["runtime"] and report["max_abs_diff"] <= TOLERANCE
 
 

@@ -117,7 +117,8 @@ def test_metadata_is_read_only_and_discriminators_have_none():
     model.arguments["num_filters"] = 99          # a fresh copy: the model's record does not change
     assert model.arguments["num_filters"] == 8
     for name in DISCRIMINATORS:
-        tiny = dict(num_feat=8) if name == "unet_discriminator_sn" else dict(hr_size=16, num_filters=8, num_layers=2)
+        tiny = {"unet_discriminator_sn": dict(num_feat=8), "vgg_style_discriminator": dict(num_feat=8)}.get(
+            name, dict(hr_size=16, num_filters=8, num_layers=2))
         discriminator = build_model(name, **tiny)
         assert not isinstance(discriminator, SRGenerator)
         assert model_info(discriminator) is None and model_scale(discriminator) is None

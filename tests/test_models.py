@@ -16,6 +16,7 @@ REFERENCE_COUNTS = [
     ("wdsr_a", dict(scale=2, num_filters=32, num_res_blocks=16, expansion=4), 1_190_100, 0),
     ("srresnet", dict(scale=4, num_filters=64, num_res_blocks=16), 1_550_659, 4_224),
     ("srgan_discriminator", dict(hr_size=96), 23_565_505, 3_712),
+    ("vgg_style_discriminator", dict(input_size=128), 14_499_401, 5_760),  # BasicSR's VGGStyleDiscriminator(128, 64)
     # ../shared/REFERENCE.md section 13, from BasicSR 1.4.2's own modules: RRDBNet (ESRGAN, Real-ESRGAN x4plus /
     # x2plus, anime_6B), SRVGGNetCompact (realesr-general-x4v3: 32 convs; realesr-animevideov3: 16)
     ("rrdbnet", dict(scale=4), 16_697_987, 0),
@@ -39,10 +40,11 @@ TINY = {
     "unet_discriminator_sn": dict(num_feat=8),
     "rrdbnet": dict(num_feat=8, num_block=1, num_grow_ch=4),
     "srvgg_compact": dict(num_feat=8, num_conv=2),
+    "vgg_style_discriminator": dict(input_size=128, num_feat=8),
 }
 # Discriminators of a fixed HR crop size that output the probability of "real" (SRGAN's kind), and those that
 # output one logit per pixel for images of any size (a multiple of 8: Real-ESRGAN's U-Net).
-CROP_DISCRIMINATORS = ("srgan_discriminator", "a_srgan_discriminator")
+CROP_DISCRIMINATORS = ("srgan_discriminator", "a_srgan_discriminator", "vgg_style_discriminator")
 PIXEL_DISCRIMINATORS = ("unet_discriminator_sn",)
 
 
@@ -101,7 +103,8 @@ def test_every_discriminator_is_of_a_tested_kind():
 @pytest.mark.parametrize("name", CROP_DISCRIMINATORS)
 def test_discriminator_outputs_probabilities_and_round_trips(name, tmp_path):
     model = build_model(name, **TINY[name])
-    hr = np.random.default_rng(0).uniform(0, 255, size=(3, 32, 32, 3)).astype("float32")
+    size = TINY[name].get("hr_size") or TINY[name]["input_size"]
+    hr = np.random.default_rng(0).uniform(0, 255, size=(3, size, size, 3)).astype("float32")
     out = model(hr, training=False).numpy()
     assert out.shape == (3, 1) and ((out > 0) & (out < 1)).all()
     logits_layer = model.get_layer("logits_sn" if name.startswith("a_") else "logits")
@@ -152,7 +155,7 @@ def test_registry_errors_are_clear():
 def test_generators_default_to_x4_and_registry_has_every_seed_model():
     assert set(MODELS) == {"edsr", "edsr_baseline", "mdsr", "mdsr_baseline", "wdsr_a", "wdsr_b", "srresnet",
                            "srgan_discriminator", "a_srresnet", "a_srgan_discriminator", "unet_discriminator_sn",
-                           "rrdbnet", "srvgg_compact"}
+                           "rrdbnet", "srvgg_compact", "vgg_style_discriminator"}
     model = build_model("edsr_baseline", num_filters=8, num_res_blocks=1)
     assert model.output_shape == (None, None, None, 3)
     assert model(np.zeros((1, 5, 6, 3), "float32")).shape == (1, 20, 24, 3)

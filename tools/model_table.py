@@ -16,9 +16,14 @@ def main():
     for name, spec in MODELS.items():
         if spec.kind == "discriminator":
             built = spec.builder()
-            # SRGAN's see a fixed crop; the U-Net one any size that is a multiple of 8
-            fixed = "hr_size" in inspect.signature(spec.builder).parameters
-            config = "96x96 HR input" if fixed else "any size (a multiple of 8), per-pixel logits"
+            # SRGAN's and ESRGAN's see a fixed crop; the U-Net one any size that is a multiple of 8
+            parameters = inspect.signature(spec.builder).parameters
+            if "input_size" in parameters:  # ESRGAN's: 128 or 256
+                config = f"{parameters['input_size'].default}x{parameters['input_size'].default} HR input"
+            elif "hr_size" in parameters:
+                config = "96x96 HR input"
+            else:
+                config = "any size (a multiple of 8), per-pixel logits"
         elif spec.kind == "multiscale_generator":
             built = spec.builder()
             config = "scales 2+3+4, shared body"

@@ -21,7 +21,8 @@ Sources (`SOURCES`; the layout is detected from the tensors' names when `source`
 
 Discriminators are not generators and so not among `SOURCES` / `convert_file`: BasicSR's `UNetDiscriminatorSN`
 (Real-ESRGAN's, spectral norm) converts with `convert_unet_discriminator_sn(read_state_dict(path))`,
-`realesrgan.py`.
+`realesrgan.py`, and BasicSR's `VGGStyleDiscriminator` (ESRGAN's) with
+`convert_vgg_style_discriminator(read_state_dict(path))`, `esrgan.py`.
 
 PyTorch files are read with `torch.load(weights_only=True)`, which refuses any pickle that would run code, in
 both PyTorch's legacy and zip formats. PyTorch and h5py are needed only here (`pip install "sr_keras[convert]"`).
@@ -38,10 +39,11 @@ import os
 
 from sr_keras.convert import edsr, esrgan, krasserm, wdsr
 from sr_keras.convert._common import ConversionError, read_state_dict
+from sr_keras.convert.esrgan import convert_vgg_style_discriminator
 from sr_keras.convert.realesrgan import convert_unet_discriminator_sn
 
-__all__ = ["SOURCES", "ConversionError", "convert_file", "convert_unet_discriminator_sn", "detect_source",
-           "read_state_dict"]
+__all__ = ["SOURCES", "ConversionError", "convert_file", "convert_unet_discriminator_sn",
+           "convert_vgg_style_discriminator", "detect_source", "read_state_dict"]
 
 # source name -> (detect(tensors) -> (architecture, arguments, scales), convert(tensors, scale) -> (model, report))
 SOURCES = {

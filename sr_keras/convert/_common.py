@@ -203,3 +203,15 @@ def assign(targets, assignments, architecture):
     unset = [name for name in layers if name not in assignments]
     if unset:
         raise ConversionError(f"the checkpoint has nothing for {architecture} layer {unset[0]}")
+
+
+def check_scale(architecture, scales, scale):
+    """ConversionError when `scale` is given and the checkpoint's `scales` do not have it."""
+    if scale is not None and scale not in scales:
+        raise ConversionError(f"the checkpoint is {architecture} x{'/'.join(map(str, scales))}, not x{scale}")
+
+
+def report(source, architecture, arguments, scales, reader):
+    """The conversion report every converter returns (the number of tensors read from `reader`)."""
+    return {"source": source, "architecture": architecture, "arguments": arguments, "scales": list(scales),
+            "tensors": len(reader.used)}

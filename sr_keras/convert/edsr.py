@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from sr_keras.convert._common import ConversionError, Reader, assign, upsampler_steps
+from sr_keras.convert._common import ConversionError, Reader, assign, check_scale, report, upsampler_steps
 from sr_keras.layers import DIV2K_RGB_MEAN
 
 EDSR_PYTORCH = "edsr_pytorch"
@@ -103,7 +103,7 @@ def convert_edsr_pytorch(tensors, scale=None):
     import sr_keras.models as sr_models
 
     architecture, arguments, scales = detect_edsr_pytorch(tensors)
-    _check_scale(architecture, scales, scale)
+    check_scale(architecture, scales, scale)
     _check_mean_shift(tensors, "sub_mean", -1)
     _check_mean_shift(tensors, "add_mean", 1)
     reader = Reader(tensors)
@@ -129,7 +129,7 @@ def convert_edsr_pytorch(tensors, scale=None):
         targets = [model]
     reader.leftover(f"an {architecture} checkpoint")
     assign(targets, assignments, architecture)
-    return model, _report(EDSR_PYTORCH, architecture, arguments, scales, reader)
+    return model, report(EDSR_PYTORCH, architecture, arguments, scales, reader)
 
 
 def convert_basicsr(tensors, scale=None):
@@ -137,7 +137,7 @@ def convert_basicsr(tensors, scale=None):
     import sr_keras.models as sr_models
 
     architecture, arguments, scales = detect_basicsr(tensors)
-    _check_scale(architecture, scales, scale)
+    check_scale(architecture, scales, scale)
     reader = Reader(tensors)
     model = sr_models.build_model(architecture, scale=scales[0], **arguments)
     assignments = {"head_conv": reader.conv("conv_first")}
@@ -150,14 +150,4 @@ def convert_basicsr(tensors, scale=None):
     assignments["tail_conv"] = reader.conv("conv_last")
     reader.leftover(f"a BasicSR {architecture} checkpoint")
     assign([model], assignments, architecture)
-    return model, _report(BASICSR, architecture, arguments, scales, reader)
-
-
-def _check_scale(architecture, scales, scale):
-    if scale is not None and scale not in scales:
-        raise ConversionError(f"the checkpoint is {architecture} x{'/'.join(map(str, scales))}, not x{scale}")
-
-
-def _report(source, architecture, arguments, scales, reader):
-    return {"source": source, "architecture": architecture, "arguments": arguments, "scales": list(scales),
-            "tensors": len(reader.used)}
+    return model, report(BASICSR, architecture, arguments, scales, reader)

@@ -24,7 +24,8 @@ import re
 
 import numpy as np
 
-from sr_keras.convert._common import ConversionError, Reader, assign, shuffle_permutation
+from sr_keras.convert._common import (ConversionError, Reader, assign, check_scale, report, shuffle_permutation,
+                                      torch_kernel)
 
 REALESRGAN = "realesrgan"
 ESRGAN = "esrgan"
@@ -70,7 +71,7 @@ def convert_rrdbnet(tensors, layout, scale=None):
     import sr_keras.models as sr_models
 
     architecture, arguments, scales = detect_rrdbnet(tensors, layout)
-    _check_scale(architecture, scales, scale)
+    check_scale(architecture, scales, scale)
     _, dense, others = _RRDB_LAYOUTS[layout]
     n = arguments["num_block"]
     reader = Reader(tensors)
@@ -88,7 +89,7 @@ def convert_rrdbnet(tensors, layout, scale=None):
                 assignments[f"body_{b}_rdb{d}_conv{i}"] = reader.conv(dense.format(b=b, d=d, i=i))
     reader.leftover(f"a {layout} RRDBNet checkpoint")
     assign([model], assignments, architecture)
-    return model, _report(layout, architecture, arguments, scales, reader)
+    return model, report(layout, architecture, arguments, scales, reader)
 
 
 def detect_srvgg(tensors):
@@ -114,7 +115,7 @@ def convert_srvgg(tensors, scale=None):
     import sr_keras.models as sr_models
 
     architecture, arguments, scales = detect_srvgg(tensors)
-    _check_scale(architecture, scales, scale)
+    check_scale(architecture, scales, scale)
     reader = Reader(tensors)
     model = sr_models.build_model(architecture, scale=scales[0], **arguments)
     last = 2 * arguments["num_conv"] + 2
@@ -128,7 +129,7 @@ def convert_srvgg(tensors, scale=None):
     assignments[f"body_{last}"] = reader.conv(f"body.{last}", shuffle=scales[0])
     reader.leftover(f"a Real-ESRGAN {architecture} checkpoint")
     assign([model], assignments, architecture)
-    return model, _report(REALESRGAN, architecture, arguments, scales, reader)
+    return model, report(REALESRGAN, architecture, arguments, scales, reader)
 
 
 def detect_realesrgan(tensors):
@@ -152,11 +153,35 @@ def convert_realesrgan(tensors, scale=None):
     return convert_srvgg(tensors, scale)
 
 
-def _check_scale(architecture, scales, scale):
-    if scale is not None and scale not in scales:
-        raise ConversionError(f"the checkpoint is {architecture} x{scales[0]}, not x{scale}")
+def convert_vgg_style_discriminator(tensors):
+    """(model, report) of a BasicSR `VGGStyleDiscriminator` state dict (ESRGAN's net_d, 128 or 256 px).
 
+    Convolutions and batch norms map by name (`num_batches_tracked` is read and dropped: Keras keeps no such
+    count); linear1's inputs are permuted from PyTorch's (c, h, w) flattening to Keras's (h, w, c).
+    """
+    import sr_keras.models as sr_models
 
-def _report(source, architecture, arguments, scales, reader):
-    return {"source": source, "architecture": architecture, "arguments": arguments, "scales": list(scales),
-            "tensors": len(reader.used)}
+    if "conv0_0.weight" not in tensors or "linear2.weight" not in tensors:
+        raise ConversionError("not a BasicSR VGGStyleDiscriminator checkpoint: no conv0_0 / linear2")
+    num_feat = int(tensors["conv0_0.weight"].shape[0])
+    input_size = 256 if "conv5_0.weight" in tensors else 128
+    model = sr_models.build_model("vgg_style_discriminator", input_size=input_size, num_feat=num_feat)
+    reader = Reader(tensors)
+    assignments = {"conv0_0": reader.conv("conv0_0")}
+    for layer in model.layers:
+        if layer.name.startswith("conv") and layer.name != "conv0_0" and not layer.name.endswith("lrelu"):
+            assignments[layer.name] = [torch_kernel(reader.take(f"{layer.name}.weight"))]
+        elif layer.name.startswith("bn"):
+            assignments[layer.name] = [reader.take(f"{layer.name}.{part}") for part in
+                                       ("weight", "bias", "running_mean", "running_var")]
+            if reader.has(f"{layer.name}.num_batches_tracked"):
+                reader.take(f"{layer.name}.num_batches_tracked")
+    weight = np.asarray(reader.take("linear1.weight"), "float32")
+    channels = weight.shape[1] // 16
+    kernel = weight.reshape(-1, channels, 4, 4).transpose(2, 3, 1, 0).reshape(16 * channels, -1)
+    assignments["linear1"] = [kernel, reader.take("linear1.bias")]
+    assignments["logits"] = [np.asarray(reader.take("linear2.weight"), "float32").T, reader.take("linear2.bias")]
+    reader.leftover("a BasicSR VGGStyleDiscriminator checkpoint")
+    assign([model], assignments, "vgg_style_discriminator")
+    return model, report("basicsr", "vgg_style_discriminator", {"input_size": input_size, "num_feat": num_feat}, (),
+                         reader)

@@ -14,7 +14,7 @@ from typing import Callable
 from sr_keras.models._common import SUPPORTED_SCALES
 from sr_keras.models.asrgan import a_srgan_discriminator, a_srresnet
 from sr_keras.models.edsr import edsr, edsr_baseline, mdsr, mdsr_baseline
-from sr_keras.models.esrgan import RRDB_SCALES, rrdbnet, srvgg_compact
+from sr_keras.models.esrgan import RRDB_SCALES, rrdbnet, srvgg_compact, vgg_style_discriminator
 from sr_keras.models.generator import SRGenerator, model_info, model_scale
 from sr_keras.models.realesrgan import unet_discriminator_sn
 from sr_keras.models.saving import load_generator
@@ -56,6 +56,7 @@ MODELS = {
     "unet_discriminator_sn": ModelSpec(unet_discriminator_sn, "discriminator", (), "Wang et al. 2021"),
     "rrdbnet": ModelSpec(rrdbnet, "generator", RRDB_SCALES, "Wang et al. 2018 (ESRGAN)"),
     "srvgg_compact": ModelSpec(srvgg_compact, "generator", SUPPORTED_SCALES, "Wang et al. 2021 (Real-ESRGAN)"),
+    "vgg_style_discriminator": ModelSpec(vgg_style_discriminator, "discriminator", (), "Wang et al. 2018 (ESRGAN)"),
 }
 
 GENERATORS = tuple(name for name, spec in MODELS.items() if spec.kind != "discriminator")

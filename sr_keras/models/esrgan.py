@@ -128,3 +128,46 @@ def srvgg_compact(scale=4, num_feat=64, num_conv=16, name=None):
     x = keras.layers.Add(name="add_base")([x, base])
     sr = Denormalize(scale=255.0, name="to_pixel_range")(x)
     return SRGenerator(lr, sr, name=name or f"srvgg_compact_x{scale}")
+
+
+VGG_STYLE_SIZES = (128, 256)
+# PyTorch's BatchNorm2d defaults, as BasicSR builds them: epsilon 1e-5, momentum 0.1 (Keras's 0.9).
+_TORCH_BN = dict(epsilon=1e-5, momentum=0.9)
+
+
+def vgg_style_discriminator(input_size=128, num_feat=64, name="vgg_style_discriminator"):
+    """ESRGAN's VGG-style discriminator (BasicSR 1.4.2 `VGGStyleDiscriminator`), for 128 or 256 px HR crops.
+
+    conv0_0 (3x3, bias) + LeakyReLU 0.2; conv0_1 (4x4, stride 2, no bias) + BN + LeakyReLU; then per stage i
+    conv{i}_0 (3x3) and conv{i}_1 (4x4, stride 2), each without bias and followed by BN and LeakyReLU, with
+    2, 4, 8, 8 (and 8 at 256 px) times `num_feat` channels; flattened 4x4 features, linear1 (100) + LeakyReLU,
+    linear2 (the layer named "logits"), and a sigmoid ("probability") so `GANTrainer` takes its logits like the
+    SRGAN discriminator's. Input: RGB [0, 255] (divided by 255: BasicSR feeds [0, 1]). Batch norm as PyTorch's
+    defaults (epsilon 1e-5, momentum 0.1 in PyTorch's convention); the features are flattened in Keras's
+    (h, w, c) order, which the converter's permutation of linear1 accounts for.
+
+    Args:
+        input_size: 128 or 256, the HR crop side.
+        num_feat: the first convolution's channels (64).
+        name: model name.
+    """
+    if input_size not in VGG_STYLE_SIZES:
+        raise ValueError(f"vgg_style_discriminator: input_size must be 128 or 256, got {input_size!r}")
+    num_feat = check_positive(num_feat, "num_feat", "vgg_style_discriminator")
+    hr = keras.Input(shape=(input_size, input_size, 3), name="hr")
+    x = Normalize(scale=255.0, name="to_unit_range")(hr)
+    x = _lrelu("conv0_0_lrelu")(keras.layers.Conv2D(num_feat, 3, padding="same", name="conv0_0")(x))
+    x = keras.layers.Conv2D(num_feat, 4, strides=2, padding="same", use_bias=False, name="conv0_1")(x)
+    x = _lrelu("conv0_1_lrelu")(keras.layers.BatchNormalization(name="bn0_1", **_TORCH_BN)(x))
+    widths = (2, 4, 8, 8, 8)[:4 if input_size == 128 else 5]
+    for stage, width in enumerate(widths, start=1):
+        for part, (kernel, stride) in enumerate(((3, 1), (4, 2))):
+            x = keras.layers.Conv2D(num_feat * width, kernel, strides=stride, padding="same", use_bias=False,
+                                    name=f"conv{stage}_{part}")(x)
+            x = keras.layers.BatchNormalization(name=f"bn{stage}_{part}", **_TORCH_BN)(x)
+            x = _lrelu(f"conv{stage}_{part}_lrelu")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = _lrelu("linear1_lrelu")(keras.layers.Dense(100, name="linear1")(x))
+    logits = keras.layers.Dense(1, name="logits")(x)
+    probability = keras.layers.Activation("sigmoid", name="probability")(logits)
+    return keras.Model(hr, probability, name=name)

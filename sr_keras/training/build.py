@@ -43,6 +43,9 @@ def build_discriminator(config):
     """The GAN's discriminator for HR crops of `crop_size * scale` pixels (the U-Net one takes any size)."""
     if config.discriminator_name == "unet_discriminator_sn":
         return sr_models.build_model("unet_discriminator_sn", num_feat=config.gan.discriminator_filters or 64)
+    if config.discriminator_name == "vgg_style_discriminator":
+        return sr_models.build_model("vgg_style_discriminator", input_size=config.data.crop_size * config.model.scale,
+                                     num_feat=config.gan.discriminator_filters or 64)
     overrides = {"hr_size": config.data.crop_size * config.model.scale}
     if config.gan.discriminator_layers is not None:
         overrides["num_layers"] = config.gan.discriminator_layers

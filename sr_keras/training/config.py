@@ -29,6 +29,8 @@ from sr_keras.training.validation import validate
 # (--generator); by default its own, RRDBNet.
 GAN_MODELS = {"srgan": ("srresnet", "srgan_discriminator"), "a_srgan": ("a_srresnet", "a_srgan_discriminator"),
               "realesrgan": ("rrdbnet", "unet_discriminator_sn")}
+# Discriminators with one probability per crop (the layer "probability" after "logits"), which GANTrainer takes.
+PROBABILITY_DISCRIMINATORS = ("srgan_discriminator", "a_srgan_discriminator", "vgg_style_discriminator")
 TRAINABLE_MODELS = tuple(name for name, spec in MODELS.items() if spec.kind != "discriminator") + tuple(GAN_MODELS)
 DATA_KINDS = ("embedded", "folder", "paired", "div2k", "tfds")
 DIV2K_TRACKS = ("bicubic", "unknown", "x8", "mild", "difficult")
@@ -139,6 +141,9 @@ class GANConfig:
     vgg_weights: Optional[str] = setting(None, "GAN: local VGG19 notop weights file for offline machines (default: "
                                         "Keras downloads the imagenet weights; 'random' = untrained VGG, for smoke "
                                         "tests only)")
+    discriminator: Optional[str] = setting(None, "GAN: the discriminator, default the model's own; "
+                                          "vgg_style_discriminator = ESRGAN's, for HR crops of 128 or 256 px "
+                                          "(srgan, a_srgan)", choices=PROBABILITY_DISCRIMINATORS)
     discriminator_layers: Optional[int] = setting(None, "GAN: discriminator conv layers, 1-8 (MMSR 'X-Y' depths)")
     discriminator_filters: Optional[int] = setting(None, "GAN: discriminator filters of the first conv (default 64)")
 
@@ -191,7 +196,9 @@ class TrainConfig:
 
     @property
     def discriminator_name(self):
-        return GAN_MODELS[self.model.name][1] if self.is_gan else None
+        if not self.is_gan:
+            return None
+        return self.gan.discriminator or GAN_MODELS[self.model.name][1]
 
     @property
     def is_multiscale(self):

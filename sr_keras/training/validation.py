@@ -93,6 +93,16 @@ def validate(config):
 
 def _validate_gan(config):
     model, gan = config.model, config.gan
+    if gan.discriminator is not None:
+        if model.name not in ("srgan", "a_srgan"):
+            raise ConfigError("discriminator", f"only applies to srgan and a_srgan, not {model.name}")
+        if gan.discriminator == "vgg_style_discriminator":
+            hr_size = config.data.crop_size * model.scale
+            if hr_size not in (128, 256):
+                raise ConfigError("crop_size", f"vgg_style_discriminator takes HR crops of 128 or 256 px; crop_size "
+                                               f"{config.data.crop_size} x{model.scale} gives {hr_size}")
+            if gan.discriminator_layers is not None:
+                raise ConfigError("discriminator_layers", "vgg_style_discriminator has a fixed depth")
     if model.generator is not None:
         if model.name != "realesrgan":
             raise ConfigError("generator", f"only applies to --model=realesrgan, not {model.name}")

@@ -99,3 +99,26 @@ def test_step_takes_numpy_batches_on_any_strategy(tmp_path, mirrored):
         np.testing.assert_allclose(state_two["m"][path], m, rtol=TOLERANCE, atol=TOLERANCE * np.abs(m).max())
     with pytest.raises(ValueError, match=r"batches of 4 .*got \[2, 8, 8, 3\]"):
         trainer.step(lr[:2], hr[:2])
+
+
+def test_srgan_trains_with_esrgans_vgg_style_discriminator(tmp_path):
+    """--discriminator=vgg_style_discriminator: ESRGAN's discriminator on 128 px HR crops in the SRGAN step (its
+    weights move, the losses are finite); other crop sizes and non-GAN models are refused naming the setting."""
+    from sr_keras.checks import ConfigError
+
+    config = make_config("srgan", str(tmp_path), num_filters=8, num_res_blocks=1, crop_size=32, batch_size=2,
+                         discriminator="vgg_style_discriminator", discriminator_filters=8, from_scratch=True,
+                         content_loss="mse")
+    trainer = build_trainer(config)
+    assert trainer.discriminator.name == "vgg_style_discriminator"
+    before = [w.numpy().copy() for w in trainer.discriminator.trainable_variables]
+    rng = np.random.default_rng(0)
+    losses = trainer.step(rng.uniform(0, 255, (2, 32, 32, 3)), rng.uniform(0, 255, (2, 128, 128, 3)))
+    assert all(np.isfinite(v) for v in losses.values())
+    assert any(not np.allclose(a, w.numpy()) for a, w in zip(before, trainer.discriminator.trainable_variables))
+    with pytest.raises(ConfigError) as error:
+        make_config("srgan", str(tmp_path), crop_size=24, discriminator="vgg_style_discriminator", from_scratch=True)
+    assert error.value.field == "crop_size"
+    with pytest.raises(ConfigError) as error:
+        make_config("edsr_baseline", str(tmp_path), discriminator="vgg_style_discriminator")
+    assert error.value.field == "discriminator"
