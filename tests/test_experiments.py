@@ -44,6 +44,7 @@ RECIPE_OF_FILE = {"edsr_paper": "edsr_paper", "edsr_baseline": "edsr_baseline_pa
                   "srgan_8gpu": "srgan_mse_seed000", "a_srgan_8gpu": "a_srgan_mse_seed000"}
 RECIPE_PARAMS = {RECIPE_OF_FILE[stem]: count for stem, count in GENERATOR_PARAMS.items()}
 RECIPE_PARAMS["mdsr_baseline_paper"] = 3_227_203
+RECIPE_PARAMS["rrdbnet_psnr_paper"] = 16_697_987  # RRDBNet x4, 23 blocks (BasicSR 1.4.2)
 # SRGAN discriminator at the paper's 96px HR crop (24px LR x 4): SRGAN's own count.
 DISCRIMINATOR_PARAMS = {"srgan": 23_565_505, "srgan_8gpu": 23_565_505}
 
