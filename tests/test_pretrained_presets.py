@@ -77,6 +77,10 @@ def test_every_published_preset_names_its_source(monkeypatch):
     assert pretrained.PRESETS["edsr_baseline_x4"].url.endswith("edsr_baseline_x4-6b446fab.pt")
     assert "34.61 dB" in pretrained.PRESETS["edsr_baseline_x2"].published
     assert pretrained.PRESETS["realesr_general_x4v3"].companion == "realesr_general_wdn_x4v3"
+    with pytest.raises(ValueError, match="between 0 and 1"):  # refused before any download is tried
+        pretrained.load("realesr_general_x4v3", denoise_strength=1.5)
+    with pytest.raises(ValueError, match="applies to realesr_general_x4v3, not edsr_baseline_x4"):
+        pretrained.load("edsr_baseline_x4", denoise_strength=0.5)
     assert {p.architecture for p in published} >= {"rrdbnet", "srvgg_compact"}
     table = pretrained.table()
     assert table.count("\n") == len(pretrained.PRESETS) + 1 and "mdsr_x3" in table

@@ -236,12 +236,12 @@ def load(name, weights=None, progress=True, denoise_strength=None):
     if denoise_strength is not None and preset.companion is None:
         raise ValueError(f"--denoise_strength applies to {', '.join(p.name for p in PRESETS.values() if p.companion)}"
                          f", not {name}")
+    strength = 0.5 if denoise_strength is None else float(denoise_strength)
+    if not 0.0 <= strength <= 1.0:  # before any download
+        raise ValueError(f"--denoise_strength must be between 0 and 1, got {denoise_strength}")
     model = load_generator(model_path(name, weights=weights, progress=progress))
     if preset.companion is None:
         return model
-    strength = 0.5 if denoise_strength is None else float(denoise_strength)
-    if not 0.0 <= strength <= 1.0:
-        raise ValueError(f"--denoise_strength must be between 0 and 1, got {denoise_strength}")
     if strength == 1.0:
         return model
     companion = get(preset.companion)
