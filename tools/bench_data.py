@@ -16,6 +16,7 @@ import platform
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as `import sr_keras` sets it (sr_keras/__init__.py)
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
