@@ -21,6 +21,9 @@ _NOISE = (
                rb"cuda_executor|cuda_dnn|cuda_fft|cuda_blas|gpu_device)\.cc:\d+\]"),
     re.compile(rb"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"),
     re.compile(rb"^To enable the following instructions: .* in other operations, rebuild TensorFlow"),
+    # the LiteRT converter's and interpreter's lines (`upscale --fast` making and loading an int8 export)
+    re.compile(rb"^fully_quantize: \d+, inference_type: \d+, input_inference_type: "),
+    re.compile(rb"^INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.$"),
 )
 
 
@@ -29,15 +32,20 @@ def verbose():
     return os.environ.get(VERBOSE_VARIABLE, "") not in ("", "0") or "--verbose" in sys.argv[1:]
 
 
-def _is_noise(line):
-    return any(pattern.search(line) for pattern in _NOISE)
+# Any line of TensorFlow's C++ logging (absl format: severity, date, time, thread, file:line]).
+_NATIVE_LOG = re.compile(rb"^[IWE]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.]+:\d+\]")
+
+
+def _is_noise(line, native_logs):
+    return any(pattern.search(line) for pattern in _NOISE) or (native_logs and _NATIVE_LOG.search(line))
 
 
 @contextlib.contextmanager
-def filtered_stderr():
+def filtered_stderr(native_logs=False):
     """Within the block, file descriptor 2 goes through a pipe; TensorFlow's start-up lines are dropped and
-    every other line is written to the real stderr when the block ends. Does nothing when verbose or when
-    the process has no file descriptor 2."""
+    every other line is written to the real stderr when the block ends. With `native_logs`, every line of
+    TensorFlow's C++ logging is dropped too (the LiteRT converter's dozen lines about its SavedModel). Does
+    nothing when verbose or when the process has no file descriptor 2."""
     try:
         os.fstat(2)  # Jupyter kernels replace sys.stderr but keep descriptor 2, where TensorFlow's C++ writes
         has_fd = True
@@ -70,6 +78,6 @@ def filtered_stderr():
         os.close(saved)
         reader.join()
         os.close(read_end)
-        kept = [line for line in b"".join(chunks).splitlines(keepends=True) if not _is_noise(line)]
+        kept = [line for line in b"".join(chunks).splitlines(keepends=True) if not _is_noise(line, native_logs)]
         if kept:
             os.write(2, b"".join(kept))

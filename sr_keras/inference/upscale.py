@@ -109,7 +109,7 @@ def infer_scale(model):
         ValueError: (for models without metadata) the model cannot run on an 8 x 8 input, its output is not
             [1, 8s, 8s, 3] for an integer s, or it does not have 3 channels.
     """
-    recorded = model_scale(model)
+    recorded = model_scale(getattr(model, "keras_model", model))
     if recorded is not None:
         return recorded
     try:
@@ -493,24 +493,25 @@ def _upscale(model, image, tile, overlap, batch_size, self_ensemble, progress, m
     bits = source.bit_depth if bit_depth is None else bit_depth
     if bits not in (8, 16):
         raise ValueError(f"bit_depth must be 8 or 16 (or None: the input's), got {bit_depth!r}")
+    graph = getattr(model, "keras_model", model)  # a FastModel (`--fast`) plans with the Keras model it runs
     if tile is None and max_memory is not None:
         if not isinstance(max_memory, numbers.Real) or max_memory <= 0:
             raise ValueError(f"max_memory must be a positive number of bytes, got {max_memory!r}")
-        tile, batch_size = plan_tiles(model, rgb.shape[0], rgb.shape[1], infer_scale(model), max_memory, overlap,
+        tile, batch_size = plan_tiles(graph, rgb.shape[0], rgb.shape[1], infer_scale(model), max_memory, overlap,
                                       max_batch=batch_size, output_in_memory=sink is None)
     if plan is not None:
         plan.update(tile=tile, batch_size=batch_size)
     if not isinstance(max_attention_bytes, numbers.Real) or max_attention_bytes <= 0:
         raise ValueError(f"max_attention_bytes must be a positive number, got {max_attention_bytes!r}")
     height, width = rgb.shape[:2]
-    if attention_layers(model):
+    if attention_layers(graph):
         if tile is None:
             run_h, run_w, batch = height, width, 1
         else:
             ys, run_h = tile_starts(height, tile, overlap)
             xs, run_w = tile_starts(width, tile, overlap)
             batch = min(batch_size, len(ys) * len(xs))
-        check_attention_memory(model, run_h, run_w, batch, limit=max_attention_bytes)
+        check_attention_memory(graph, run_h, run_w, batch, limit=max_attention_bytes)
     to_int = _to_uint16 if bits == 16 else _to_uint8
     alpha_hr = None
     if source.alpha is not None:

@@ -17,35 +17,45 @@ def compute_dtypes(model):
             if getattr(layer, "dtype_policy", None) is not None}
 
 
-def _force_float32(node):
+def _force_policy(node, policy):
     if isinstance(node, dict):
         if node.get("class_name") in ("DTypePolicy", "FloatDTypePolicy") and isinstance(node.get("config"), dict):
-            node["config"]["name"] = "float32"
+            node["config"]["name"] = policy
         for value in node.values():
-            _force_float32(value)
+            _force_policy(value, policy)
     elif isinstance(node, list):
         for value in node:
-            _force_float32(value)
+            _force_policy(value, policy)
+
+
+def policy_copy(model, policy):
+    """A copy of `model` whose every layer has the dtype policy `policy` ("float32", "mixed_bfloat16", ...),
+    with the same weights.
+
+    The copy is rebuilt from the model's own serialised config with every dtype policy replaced (the weights
+    are float32 under the mixed policies, so they are copied unchanged).
+    """
+    serialized = keras.saving.serialize_keras_object(model)
+    _force_policy(serialized, policy)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        copy = keras.saving.deserialize_keras_object(serialized)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def float32_copy(model, always_copy=False):
     """`model` itself if every layer computes in float32 (unless `always_copy`), else a float32 copy with the same
     weights.
 
-    The copy is rebuilt from the model's own serialised config with every dtype policy set to float32 (the
-    weights are float32 under mixed precision already, so they are copied unchanged).
+    The copy is `policy_copy(model, "float32")`.
     """
     if compute_dtypes(model) <= {"float32"} and not always_copy:
         return model
-    serialized = keras.saving.serialize_keras_object(model)
-    _force_float32(serialized)
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32")
-    try:
-        copy = keras.saving.deserialize_keras_object(serialized)
-    finally:
-        keras.config.set_dtype_policy(previous)
-    copy.set_weights(model.get_weights())
+    copy = policy_copy(model, "float32")
     leftover = compute_dtypes(copy) - {"float32"}
     if leftover:
         raise RuntimeError(f"{model.name}: layers still compute in {sorted(leftover)} after the float32 copy")
