@@ -2,14 +2,15 @@
 SRVGGNetCompact convert into `rrdbnet` / `srvgg_compact`, whose outputs equal PyTorch's to 1e-4 relative on a
 real photo crop.
 
-The PyTorch modules are written here after each original, so their state dicts carry the original keys and
-their forward passes the original computation ([0, 1] in and out):
+The PyTorch modules are written after each original (here or in `tools/torch_esrgan.py`), so their state dicts
+carry the original keys and their forward passes the original computation ([0, 1] in and out):
 - BasicSR 1.4.2 `basicsr/archs/rrdbnet_arch.py` (Real-ESRGAN's files, under `params_ema`), x4, x2 and x1
-  (pixel-unshuffled input);
+  (pixel-unshuffled input), from `tools/torch_esrgan.py`;
 - cszn/BSRGAN `models/network_rrdbnet.py` (BSRGAN.pth, a plain state dict);
 - the 2018 ESRGAN files' `nn.Sequential` layout (`model.0`, `model.1.sub.<b>.RDB<d>.conv<i>.0`, `model.3`, ...),
   saved in PyTorch's legacy format;
-- BasicSR `basicsr/archs/srvgg_arch.py` (realesr-general-x4v3, realesr-animevideov3), PReLU slopes randomised.
+- BasicSR `basicsr/archs/srvgg_arch.py` (realesr-general-x4v3, realesr-animevideov3), PReLU slopes randomised,
+  from `tools/torch_esrgan.py`.
 Tiny sizes; PyTorch's random initialisation (biases included).
 """
 import numpy as np
@@ -20,8 +21,21 @@ nn, F = torch.nn, torch.nn.functional
 
 from sr_keras.convert import convert_file  # noqa: E402
 from sr_keras.convert import esrgan as esrgan_convert  # noqa: E402
+from tools.torch_esrgan import RRDB, BasicSRRRDBNet, SRVGGNetCompact  # noqa: E402
 
 FEAT, GROW, BLOCKS = 8, 4, 2
+
+
+def _rrdbnet(scale):
+    return BasicSRRRDBNet(scale, num_feat=FEAT, num_block=BLOCKS, num_grow_ch=GROW)
+
+
+def _srvgg(num_conv, scale):
+    return SRVGGNetCompact(num_conv, scale, num_feat=FEAT, prelu_seed=scale)
+
+
+def _rrdb(names, wrap=lambda conv: conv):
+    return RRDB(names, FEAT, GROW, wrap)
 
 
 @pytest.fixture(scope="module")
@@ -43,66 +57,13 @@ def _difference(model, expected, crop_255):
     return float(np.abs(got - expected).max() / np.abs(expected).max())
 
 
-class _DenseBlock(nn.Module):
-    """ResidualDenseBlock: conv1..conv5 (`wrap` puts each in the original's container), LeakyReLU 0.2."""
-
-    def __init__(self, wrap=lambda conv: conv):
-        super().__init__()
-        for i in range(5):
-            conv = nn.Conv2d(FEAT + i * GROW, FEAT if i == 4 else GROW, 3, 1, 1)
-            setattr(self, f"conv{i + 1}", wrap(conv))
-
-    def forward(self, x):
-        features = [x]
-        for i in range(1, 5):
-            features.append(F.leaky_relu(getattr(self, f"conv{i}")(torch.cat(features, 1)), 0.2))
-        return getattr(self, "conv5")(torch.cat(features, 1)) * 0.2 + x
-
-
-class _RRDB(nn.Module):
-    def __init__(self, names, wrap=lambda conv: conv):
-        super().__init__()
-        self.names = names
-        for name in names:
-            setattr(self, name, _DenseBlock(wrap))
-
-    def forward(self, x):
-        out = x
-        for name in self.names:
-            out = getattr(self, name)(out)
-        return out * 0.2 + x
-
-
-class BasicSRRRDBNet(nn.Module):
-    """basicsr/archs/rrdbnet_arch.py RRDBNet; x2 and x1 pixel-unshuffle the input by 2 and 4."""
-
-    def __init__(self, scale):
-        super().__init__()
-        self.scale = scale
-        in_ch = 3 * {4: 1, 2: 4, 1: 16}[scale]
-        self.conv_first = nn.Conv2d(in_ch, FEAT, 3, 1, 1)
-        self.body = nn.Sequential(*[_RRDB(("rdb1", "rdb2", "rdb3")) for _ in range(BLOCKS)])
-        self.conv_body = nn.Conv2d(FEAT, FEAT, 3, 1, 1)
-        self.conv_up1, self.conv_up2 = nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.Conv2d(FEAT, FEAT, 3, 1, 1)
-        self.conv_hr, self.conv_last = nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.Conv2d(FEAT, 3, 3, 1, 1)
-
-    def forward(self, x):
-        if self.scale != 4:
-            x = F.pixel_unshuffle(x, 4 // self.scale)
-        feat = self.conv_first(x)
-        feat = feat + self.conv_body(self.body(feat))
-        feat = F.leaky_relu(self.conv_up1(F.interpolate(feat, scale_factor=2, mode="nearest")), 0.2)
-        feat = F.leaky_relu(self.conv_up2(F.interpolate(feat, scale_factor=2, mode="nearest")), 0.2)
-        return self.conv_last(F.leaky_relu(self.conv_hr(feat), 0.2))
-
-
 class BSRGANRRDBNet(nn.Module):
     """cszn/BSRGAN models/network_rrdbnet.py RRDBNet (x4)."""
 
     def __init__(self):
         super().__init__()
         self.conv_first = nn.Conv2d(3, FEAT, 3, 1, 1)
-        self.RRDB_trunk = nn.Sequential(*[_RRDB(("RDB1", "RDB2", "RDB3")) for _ in range(BLOCKS)])
+        self.RRDB_trunk = nn.Sequential(*[_rrdb(("RDB1", "RDB2", "RDB3")) for _ in range(BLOCKS)])
         self.trunk_conv = nn.Conv2d(FEAT, FEAT, 3, 1, 1)
         self.upconv1, self.upconv2 = nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.Conv2d(FEAT, FEAT, 3, 1, 1)
         self.HRconv, self.conv_last = nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.Conv2d(FEAT, 3, 3, 1, 1)
@@ -130,7 +91,7 @@ class OldESRGAN(nn.Module):
 
     def __init__(self):
         super().__init__()
-        trunk = [_RRDB(("RDB1", "RDB2", "RDB3"), wrap=lambda conv: nn.Sequential(conv)) for _ in range(BLOCKS)]
+        trunk = [_rrdb(("RDB1", "RDB2", "RDB3"), wrap=lambda conv: nn.Sequential(conv)) for _ in range(BLOCKS)]
         self.model = nn.Sequential(
             nn.Conv2d(3, FEAT, 3, 1, 1), _Shortcut(nn.Sequential(*trunk, nn.Conv2d(FEAT, FEAT, 3, 1, 1))),
             nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.LeakyReLU(0.2),
@@ -141,30 +102,6 @@ class OldESRGAN(nn.Module):
         return self.model(x)
 
 
-class SRVGGNetCompact(nn.Module):
-    """basicsr/archs/srvgg_arch.py SRVGGNetCompact with PReLU."""
-
-    def __init__(self, num_conv, scale):
-        super().__init__()
-        self.scale = scale
-        layers = [nn.Conv2d(3, FEAT, 3, 1, 1), nn.PReLU(FEAT)]
-        for _ in range(num_conv):
-            layers += [nn.Conv2d(FEAT, FEAT, 3, 1, 1), nn.PReLU(FEAT)]
-        layers.append(nn.Conv2d(FEAT, 3 * scale * scale, 3, 1, 1))
-        self.body = nn.ModuleList(layers)
-        generator = torch.Generator().manual_seed(scale)
-        with torch.no_grad():
-            for layer in self.body:
-                if isinstance(layer, nn.PReLU):
-                    layer.weight.copy_(torch.rand(FEAT, generator=generator) * 0.5)
-
-    def forward(self, x):
-        out = x
-        for layer in self.body:
-            out = layer(out)
-        return F.pixel_shuffle(out, self.scale) + F.interpolate(x, scale_factor=self.scale, mode="nearest")
-
-
 def _save(module, path, wrapper=None, legacy=False):
     state = module.state_dict()
     torch.save({wrapper: state} if wrapper else state, path, _use_new_zipfile_serialization=not legacy)
@@ -172,13 +109,13 @@ def _save(module, path, wrapper=None, legacy=False):
 
 
 CASES = {  # name -> (module factory, scale, source, wrapper, legacy format)
-    "realesrgan_x4": (lambda: BasicSRRRDBNet(4), 4, "realesrgan", "params_ema", False),
-    "realesrgan_x2": (lambda: BasicSRRRDBNet(2), 2, "realesrgan", "params_ema", False),
-    "realesrgan_x1": (lambda: BasicSRRRDBNet(1), 1, "realesrgan", "params", False),
+    "realesrgan_x4": (lambda: _rrdbnet(4), 4, "realesrgan", "params_ema", False),
+    "realesrgan_x2": (lambda: _rrdbnet(2), 2, "realesrgan", "params_ema", False),
+    "realesrgan_x1": (lambda: _rrdbnet(1), 1, "realesrgan", "params", False),
     "bsrgan_x4": (BSRGANRRDBNet, 4, "bsrgan", None, False),
     "esrgan_2018_x4": (OldESRGAN, 4, "esrgan", None, True),
-    "srvgg_x4": (lambda: SRVGGNetCompact(3, 4), 4, "realesrgan", "params", False),
-    "srvgg_x2": (lambda: SRVGGNetCompact(2, 2), 2, "realesrgan", "params", False),
+    "srvgg_x4": (lambda: _srvgg(3, 4), 4, "realesrgan", "params", False),
+    "srvgg_x2": (lambda: _srvgg(2, 2), 2, "realesrgan", "params", False),
 }
 
 
@@ -247,7 +184,7 @@ def test_denoise_strength_mixes_the_two_general_models_as_realesrgan(crop, tmp_p
     from PIL import Image
 
     torch.manual_seed(5)
-    general, weak = SRVGGNetCompact(2, 4).eval(), SRVGGNetCompact(2, 4).eval()
+    general, weak = _srvgg(2, 4).eval(), _srvgg(2, 4).eval()
     with torch.no_grad():
         for parameter in weak.parameters():
             parameter.add_(0.05 * torch.randn_like(parameter))
@@ -261,7 +198,7 @@ def test_denoise_strength_mixes_the_two_general_models_as_realesrgan(crop, tmp_p
                         tmp_path / "cache")
     assert done.returncode == 0, done.stderr
     got = np.asarray(Image.open(tmp_path / "out" / "photo_x4.png")).astype("float32")
-    mixed = SRVGGNetCompact(2, 4).eval()
+    mixed = _srvgg(2, 4).eval()
     mixed.load_state_dict({k: 0.3 * v + 0.7 * weak.state_dict()[k] for k, v in general.state_dict().items()})
     expected = np.clip(np.round(_torch_sr(mixed, crop)), 0, 255)
     assert np.abs(got - expected).max() <= 1

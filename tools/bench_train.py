@@ -16,11 +16,14 @@ For each model at batch 16, LR crop 48, x4 (the EDSR setting), in one run:
 
     python tools/bench_train.py [--models=edsr_baseline,wdsr_b] [--steps=5] [--rounds=3]
 """
+import multiprocessing
 import os
 import platform
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as `import sr_keras` sets it (sr_keras/__init__.py)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -44,6 +47,8 @@ flags.DEFINE_integer("rounds", 3, "rounds per model (edsr_baseline: alternating 
 flags.DEFINE_integer("kernel_repeats", 5, "timed calls per convolution kernel for the kernel bound (0: skip it)")
 flags.DEFINE_integer("matmul_size", 4096, "side of the float32 matmul ceiling")
 flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow inter-op threads (0: TensorFlow's default)")
+flags.DEFINE_bool("basicsr", True, "time BasicSR's EDSR step in PyTorch beside edsr_baseline's (needs torch)")
+flags.DEFINE_bool("jit_compile", False, "compile the train step with XLA (Trainer.compile_step)")
 flags.DEFINE_bool("mixed_precision", False, "train as --mixed_precision does (bfloat16 on CPUs, float16 on GPUs); "
                   "the matmul ceiling stays float32")
 flags.DEFINE_string("output", "docs/benchmarks/bench_train.json", "JSON written here ('' for none)")
@@ -132,11 +137,33 @@ def kernel_bound(generator, lr_batch, repeats):
     return result
 
 
+def start_basicsr():
+    """A child process running BasicSR's EDSR step (tools/torch_basicsr.py); None when torch is missing."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("no BasicSR row: PyTorch is not installed (pip install torch==2.13.0)", file=sys.stderr)
+        return None
+    import torch_basicsr
+
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    threads = int(tf.config.threading.get_intra_op_parallelism_threads()) or os.cpu_count()
+    process = context.Process(target=torch_basicsr.serve, args=(child, threads), daemon=True,
+                              kwargs=dict(batch_size=FLAGS.batch_size, crop_size=FLAGS.crop_size,
+                                          scale=FLAGS.scale))
+    process.start()
+    return process, parent, parent.recv(), f"PyTorch {torch.__version__}, {threads} threads"
+
+
 def bench_model(name, strategy, with_pipeline):
     config = make_config(name, "/tmp/unused", scale=FLAGS.scale, crop_size=FLAGS.crop_size,
                          batch_size=FLAGS.batch_size, steps=10, mixed_precision=FLAGS.mixed_precision)
     keras.utils.set_random_seed(0)
     trainer = build_trainer(config, strategy)
+    if FLAGS.jit_compile:
+        trainer.compile_step(jit_compile=True)
+    basicsr = start_basicsr() if FLAGS.basicsr and name == "edsr_baseline" else None
     source = embedded_photos("train", FLAGS.scale)
     dataset = distributed_training_dataset(strategy, source, FLAGS.crop_size, FLAGS.batch_size, seed=0, cache=True)
     iterator = iter(dataset)
@@ -150,7 +177,7 @@ def bench_model(name, strategy, with_pipeline):
     if with_pipeline:
         for _ in range(len(source) + 2):  # fill the in-memory cache first
             next(iterator)
-    ceilings, shares = [], []
+    ceilings, shares, basicsr_rounds = [], [], []
     for _ in range(FLAGS.rounds):
         # Each round pairs a matmul measurement with the steps right after it, so that the share of the
         # ceiling compares the two under the same load; fixed-batch and pipeline-fed rounds alternate so that
@@ -160,6 +187,12 @@ def bench_model(name, strategy, with_pipeline):
         shares.append(100 * 3 * flops / fixed_rounds[-1] / 1e9 / ceilings[-1])
         if with_pipeline:
             fed_rounds.append(_time(fed_step, FLAGS.steps))
+        if basicsr:
+            basicsr[1].send(FLAGS.steps)
+            basicsr_rounds.append(basicsr[1].recv())
+    if basicsr:
+        basicsr[1].send(None)
+        basicsr[0].join()
     fixed_time = float(np.median(fixed_rounds))
     row = {"model": name, "parameters": generator.count_params(), "forward_flops": int(flops),
            "forward_gflop_per_step": round(flops / 1e9, 2), "step_s_fixed_batch": round(fixed_time, 4),
@@ -169,6 +202,11 @@ def bench_model(name, strategy, with_pipeline):
            "rounds_matmul_gflops": [round(c, 1) for c in ceilings],
            "rounds_percent_of_matmul": [round(p, 1) for p in shares],
            "percent_of_matmul": round(float(np.median(shares)), 1)}
+    if basicsr:
+        basicsr_time = float(np.median(basicsr_rounds))
+        row["basicsr"] = {"parameters": basicsr[2], "step_s": round(basicsr_time, 4),
+                          "rounds_s": [round(t, 4) for t in basicsr_rounds], "torch": basicsr[3],
+                          "speedup": round(basicsr_time / fixed_time, 2)}
     if with_pipeline:
         fed_time = float(np.median(fed_rounds))
         row["step_s_real_pipeline"] = round(fed_time, 4)
@@ -201,6 +239,11 @@ def main(argv):
         print(f"| {row['model']} | {row['parameters']:,} | {row['forward_gflop_per_step']} | {row['steps_per_s']} | "
               f"{row['images_per_s']} | {row['effective_gflops']} | {row['percent_of_matmul']:.0f}% ({rounds}) |")
     for row in rows:
+        if "basicsr" in row:
+            torch_row = row["basicsr"]
+            print(f"{row['model']}: sr_keras step {row['step_s_fixed_batch']} s, BasicSR ("
+                  f"{torch_row['torch']}, EDSR of {torch_row['parameters']:,} parameters) {torch_row['step_s']} s "
+                  f"per step (rounds {torch_row['rounds_s']}): sr_keras is {torch_row['speedup']}x as fast")
         if "pipeline_cost_percent" in row:
             print(f"{row['model']}: step {row['step_s_fixed_batch']} s on a fixed batch, "
                   f"{row['step_s_real_pipeline']} s fed by the real pipeline: pipeline cost "

@@ -99,6 +99,8 @@ def build_trainer(config, strategy=None):
         report = init_generators(generators, config.gan.init_from) if config.gan.init_from else None
         trainer, parts = _trainer(config, strategy, generators)
         trainer.init_report = report
+        if config.optim.jit_compile:
+            trainer.compile_step(jit_compile=True)
         if config.optim.ema_decay:
             parts["generator_ema"] = trainer.keep_ema(config.optim.ema_decay)
         trainer.checkpoint_parts = parts

@@ -58,7 +58,12 @@ class Trainer:
         with strategy.scope():
             for name, optimizer in self.optimizers.items():
                 optimizer.build(variables[name])
-        self._step = tf.function(self._distributed_step)
+        self.compile_step()
+
+    def compile_step(self, jit_compile=False):
+        """(Re)makes the step's graph function; `jit_compile=True` compiles it with XLA (see `train
+        --jit_compile`)."""
+        self._step = tf.function(self._distributed_step, jit_compile=jit_compile)
 
     def keep_ema(self, decay):
         """Keeps a `WeightEMA` of the generators' weights from now on (call before the first step)."""
