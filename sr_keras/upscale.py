@@ -42,8 +42,10 @@ flags.DEFINE_enum("alpha_upsampler", "bicubic", ["bicubic", "model"], "RGBA inpu
                   "flat either way")
 flags.DEFINE_integer("tile", None, "LR tile size; default: chosen from --max_memory")
 flags.DEFINE_string("max_memory", None, "memory budget for the whole process, e.g. 2GB or 800MB: the tile size and "
-                    "tiles per batch are chosen from the model's graph to stay under it (default: a quarter of "
-                    "the available memory, at most 1.5 GB); an explicit --tile wins")
+                    "tiles per batch are chosen from the model's graph to stay under it, a quarter of the room above "
+                    "what the process holds kept in reserve (default: a quarter of the available memory, at most "
+                    "1.5 GB, but at least 1 GB more than the process holds once the model is loaded); an explicit "
+                    "--tile wins")
 flags.DEFINE_enum("bit_depth", None, ["8", "16"], "bits per channel of the outputs (default: the input's: 16 for "
                   "16-bit PNG / TIFF, else 8)")
 flags.DEFINE_integer("overlap", 16, "LR overlap between tiles (blended)")
@@ -137,7 +139,7 @@ def main(argv):
 
     try:
         try:
-            budget = parse_bytes(FLAGS.max_memory) if FLAGS.max_memory else default_max_memory()
+            budget = parse_bytes(FLAGS.max_memory) if FLAGS.max_memory else None
         except ValueError as error:
             raise ValueError(f"--max_memory: {error}") from None
         output_dir = check_writable_dir(FLAGS.output_dir) if FLAGS.output_dir else None
@@ -154,6 +156,7 @@ def main(argv):
         pool_size = FLAGS.pool_size
         if FLAGS.fast:
             model, pool_size = fast(model, manifest, pool_size)
+        budget = budget or default_max_memory()  # once the model (and --fast's exports) are held
         if FLAGS.outscale is not None and not FLAGS.outscale > 0:
             raise ValueError(f"--outscale must be a positive factor, got {FLAGS.outscale:g}")
         named = scale if FLAGS.outscale is None else f"{FLAGS.outscale:g}"

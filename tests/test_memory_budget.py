@@ -11,8 +11,11 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from sr_keras.inference.memory import activation_elements_per_pixel, parse_bytes, plan_tiles, resident_memory
+from sr_keras.inference import memory
+from sr_keras.inference.memory import (BUDGET_MARGIN, activation_elements_per_pixel, parse_bytes, plan_tiles,
+                                      resident_memory)
 from sr_keras.models import build_model
+from tests.conftest import wall_clock_limit
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +32,7 @@ def _upscale_measured(folder, *args):
         pytest.skip("/usr/bin/time is needed to measure peak memory")
     result = subprocess.run(["/usr/bin/time", "-f", "PEAK_KB=%M", sys.executable, "-m", "sr_keras.upscale",
                              "--model_path=edsr_x4.keras", "photo.png", "--overwrite", *args],
-                            capture_output=True, text=True, timeout=900, cwd=folder,
+                            capture_output=True, text=True, timeout=wall_clock_limit(900), cwd=folder,
                             env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-2000:]
     peak = int([line for line in result.stderr.splitlines() if line.startswith("PEAK_KB=")][-1].split("=")[1])
@@ -39,8 +42,12 @@ def _upscale_measured(folder, *args):
 def test_default_and_1gb_budgets_hold(setup):
     default_peak, default_log = _upscale_measured(setup, "--output_dir=default")
     small_peak, small_log = _upscale_measured(setup, "--output_dir=small", "--max_memory=1GB")
+    # The promise: the peak stays under the budget. The plan keeps BUDGET_MARGIN of the room above what the process
+    # holds in reserve, so the estimate may be off by that much (a busy machine once added 3.5%) and the budget
+    # still holds. The default budget is at most 1.5 GB
+    # and its promise 2 GB of peak for the whole process.
     assert default_peak < 2 * 2 ** 30, default_log
-    assert small_peak < 2 ** 30, (small_peak, small_log)
+    assert small_peak <= 2 ** 30, (small_peak, small_log)
     assert "tiles of" in small_log
     a = np.asarray(Image.open(setup / "default" / "photo_x4.png")).astype(int)
     b = np.asarray(Image.open(setup / "small" / "photo_x4.png")).astype(int)
@@ -48,13 +55,20 @@ def test_default_and_1gb_budgets_hold(setup):
     assert np.abs(a - b).max() <= 1
 
 
-def test_plan_follows_the_budget_and_the_graph(setup):
+def test_plan_follows_the_budget_and_the_graph(setup, monkeypatch):
     model = keras.saving.load_model(setup / "edsr_x4.keras")
     assert activation_elements_per_pixel(model) == 2048  # 64 channels at 4x4 HR pixels, plus its input
     held = resident_memory()  # what this test process holds already counts against the budget
     tiles = [plan_tiles(model, 2000, 2000, 4, held + parse_bytes(extra))[0] for extra in ("0.6GB", "1GB", "3GB")]
     assert tiles == sorted(tiles) and tiles[0] < tiles[-1], tiles
     assert plan_tiles(model, 40, 40, 4, held + parse_bytes("1GB")) == (None, 1)  # small image: whole at once
+    # the plan keeps BUDGET_MARGIN of the room above what the process holds in reserve: it is the plan of the
+    # smaller room without a reserve
+    rooms = [parse_bytes(extra) for extra in ("0.8GB", "1.2GB", "2GB")]
+    with_margin = [plan_tiles(model, 2000, 2000, 4, held + room) for room in rooms]
+    monkeypatch.setattr(memory, "BUDGET_MARGIN", 0.0)
+    assert [plan_tiles(model, 2000, 2000, 4, held + (1 - BUDGET_MARGIN) * room) for room in rooms] == with_margin
+    assert [plan_tiles(model, 2000, 2000, 4, held + room) for room in rooms] != with_margin
     with pytest.raises(MemoryError, match="too small"):
         plan_tiles(model, 2000, 2000, 4, held + parse_bytes("100MB"))
     assert parse_bytes("1.5G") == parse_bytes("1536MB") == 1536 * 2 ** 20

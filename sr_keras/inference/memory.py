@@ -17,7 +17,7 @@ from sr_keras.layers import FlexibleSelfAttention, iter_layers
 __all__ = [
     "AttentionMemoryError", "DEFAULT_MAX_ATTENTION_BYTES", "attention_bytes", "attention_feature_sizes",
     "attention_layers", "check_attention_memory", "MemoryBudgetError", "activation_elements_per_pixel",
-    "default_max_memory", "parse_bytes", "plan_tiles",
+    "default_max_memory", "parse_bytes", "plan_tiles", "BUDGET_MARGIN",
 ]
 
 DEFAULT_MAX_ATTENTION_BYTES = 4 * 2 ** 30
@@ -162,6 +162,12 @@ ACTIVATION_OVERHEAD = 1.25
 # Memory the first model run adds beyond what is counted (the traced graph, oneDNN's primitive cache): on a
 # 2000x2000 photo at x4 with 128-pixel tiles the count without it was 1005 MB and the measured peak 1027 MB.
 RUNTIME_MARGIN = 64 * 2 ** 20
+# The share of the budget's room (the budget less what the process already holds) that the plan keeps in reserve:
+# the counts above are estimates measured on an idle machine, and a run sharing the CPU with other jobs peaked
+# 3.5% above its 1 GB budget when the plan aimed at the whole of it (thread pools and allocator caches grow with
+# waiting work). The promise is the budget itself: the peak resident memory stays below `budget`, planned at
+# `budget - BUDGET_MARGIN * (budget - held)`.
+BUDGET_MARGIN = 0.25
 _BUDGET_TILES = (512, 448, 384, 320, 256, 224, 192, 160, 128, 96, 64, 48, 32)
 
 
@@ -218,10 +224,17 @@ def resident_memory():
 
 def default_max_memory():
     """The default budget of `plan_tiles`: a quarter of the available memory, at most 1.5 GB (2 GB of peak
-    resident memory for the process is the promise), at least 0.5 GB."""
+    resident memory for the process is the promise), at least 0.5 GB; and at least `DEFAULT_ROOM` more than the
+    process holds when it is called, so that a process already holding a large model (RRDBNet, or the exports
+    `upscale --fast` measured) still gets working room. Call it once the model is loaded."""
     available = available_memory()
     cap = int(1.5 * 2 ** 30)
-    return cap if available is None else max(min(available // 4, cap), 2 ** 29)
+    rule = cap if available is None else max(min(available // 4, cap), 2 ** 29)
+    return max(rule, resident_memory() + DEFAULT_ROOM)
+
+
+# The default budget's least room above what the process holds (see `default_max_memory`).
+DEFAULT_ROOM = 2 ** 30
 
 
 class MemoryBudgetError(MemoryError, ValueError):
@@ -230,7 +243,8 @@ class MemoryBudgetError(MemoryError, ValueError):
 
 def plan_tiles(model, height, width, scale, budget, overlap=16, max_batch=4, output_in_memory=True):
     """The (tile, batch_size) that keeps upscaling a `height` x `width` image under `budget` bytes of resident
-    memory, or (None, 1) when the whole image fits in one pass.
+    memory, or (None, 1) when the whole image fits in one pass. The plan keeps `BUDGET_MARGIN` of the room above
+    what the process holds in reserve, so that the estimate's error stays inside the budget.
 
     What is counted: the memory the process already holds (the runtime, the model), the input as float32, the
     uint8 output (unless `output_in_memory` is False: `upscale_to_file` streams it), the float32 band of blended
@@ -242,11 +256,13 @@ def plan_tiles(model, height, width, scale, budget, overlap=16, max_batch=4, out
     Raises:
         MemoryBudgetError: even the smallest tile does not fit (the message says how much is needed).
     """
+    held = resident_memory()
+    target = budget - BUDGET_MARGIN * max(budget - held, 0)
     per_pixel = activation_elements_per_pixel(model)
     if per_pixel is None:
         per_pixel = 64.0 * 3 * scale * scale  # unknown graph: assume 64-channel features at HR size
     activation = per_pixel * _FLOAT_BYTES * ACTIVATION_OVERHEAD
-    fixed = resident_memory() + RUNTIME_MARGIN + height * width * 3 * _FLOAT_BYTES
+    fixed = held + RUNTIME_MARGIN + height * width * 3 * _FLOAT_BYTES
     if output_in_memory:
         fixed += height * width * scale * scale * 3
 
@@ -255,22 +271,24 @@ def plan_tiles(model, height, width, scale, budget, overlap=16, max_batch=4, out
         # FSA attention maps grow with the square of the positions: not a per-pixel cost (0 without FSA layers)
         return fixed + band + activation * run_h * run_w * batch + attention_bytes(model, run_h, run_w, batch)
 
-    if need(height, width, 1, 0) + height * width * scale * scale * 3 * _FLOAT_BYTES <= budget:
+    if need(height, width, 1, 0) + height * width * scale * scale * 3 * _FLOAT_BYTES <= target:
         return None, 1
     for tile in _BUDGET_TILES:
         if tile <= overlap or tile > max(height, width):
             continue
         run_h, run_w = min(tile, height), min(tile, width)
-        if need(run_h, run_w, 1, run_h) > budget:
+        if need(run_h, run_w, 1, run_h) > target:
             continue
         batch = 1
-        while batch < max_batch and need(run_h, run_w, batch + 1, run_h) <= budget:
+        while batch < max_batch and need(run_h, run_w, batch + 1, run_h) <= target:
             batch += 1
         return tile, batch
     smallest = next((t for t in reversed(_BUDGET_TILES) if t > overlap), _BUDGET_TILES[0])
     raise MemoryBudgetError(f"a memory budget of {budget / 2 ** 30:.2f} GB is too small for a {width}x{height} "
                             f"image at x{scale}: even {smallest}-pixel tiles need "
-                            f"{need(smallest, smallest, 1, smallest) / 2 ** 30:.2f} GB")
+                            f"{need(smallest, smallest, 1, smallest) / 2 ** 30:.2f} GB, and the plan keeps "
+                            f"{BUDGET_MARGIN:.0%} of the room above the {held / 2 ** 30:.2f} GB the process holds "
+                            f"in reserve")
 
 
 def parse_bytes(text):
