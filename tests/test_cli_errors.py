@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from tests.conftest import wall_clock_limit
+
 COMMANDS = {
     "sr_keras.train": ["--model=edsr_baseline"],
     "sr_keras.upscale": ["photo.png"],
@@ -18,8 +20,8 @@ NOISE = ("I0000", "E0000", "oneDNN", "cuInit", "absl::InitializeLog", "Traceback
 
 
 def _run(module, args, cwd):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=300,
-                          cwd=cwd, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          timeout=wall_clock_limit(300), cwd=cwd, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
 
 
 def _one_error_line(result):
@@ -83,7 +85,7 @@ def test_offline_vgg_is_one_line_naming_the_ways_out(tmp_path):
     result = subprocess.run([sys.executable, "-m", "sr_keras.train", "--model=srgan", "--from_scratch",
                              "--content_loss=vgg54", "--num_filters=8", "--num_res_blocks=1", "--steps=1",
                              "--batch_size=2", "--crop_size=32", f"--model_dir={tmp_path / 'run'}"],
-                            capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+                            capture_output=True, text=True, timeout=wall_clock_limit(300), env=env, cwd=tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     line = _one_error_line(result)
     assert "--vgg_weights" in line and "--content_loss=mse" in line and "Traceback" not in result.stderr

@@ -11,11 +11,12 @@ import tensorflow as tf
 from PIL import Image
 
 from sr_keras.models import build_model
+from tests.conftest import wall_clock_limit
 
 
 def _run(module, args, timeout=300):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          timeout=wall_clock_limit(timeout), env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,8 @@ def test_export_serves_the_same_bytes_as_upscale_in_a_fresh_process(model_file, 
         f"    image = np.load({str(tmp_path)!r} + f'/in{{i}}.npy')\n"
         "    out = list(serve(tf.constant(image[None])).values())[0].numpy()[0]\n"
         f"    np.save({str(tmp_path)!r} + f'/out{{i}}.npy', out)\n")
-    fresh = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    fresh = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           timeout=wall_clock_limit(300))
     assert fresh.returncode == 0, fresh.stderr[-2000:]
     from sr_keras.inference import upscale
 

@@ -21,6 +21,7 @@ nn = torch.nn
 
 from sr_keras.convert import ConversionError, convert_file  # noqa: E402
 from sr_keras.layers import DIV2K_RGB_MEAN  # noqa: E402
+from tests.conftest import wall_clock_limit  # noqa: E402
 
 FEATS, BLOCKS = 8, 2
 
@@ -146,7 +147,7 @@ class _Exploit:
 
 def _convert_cli(args, tmp_path):
     return subprocess.run([sys.executable, "-m", "sr_keras.convert", *args], capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+                          timeout=wall_clock_limit(300), cwd=tmp_path, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
 
 
 def test_cli_converts_and_reports(tmp_path):

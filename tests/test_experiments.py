@@ -22,6 +22,7 @@ import sr_keras.train as train_cli
 from sr_keras.models import build_model, count_params
 from sr_keras.training import RECIPES, train
 from sr_keras.training.build import build_discriminator, build_generators
+from tests.conftest import wall_clock_limit
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"
@@ -185,7 +186,7 @@ def test_documented_command_exits_zero(name, tiny_photos, tmp_path):
     config = _file_config(path, tiny_photos)
     args, replicas = _dry_run_args(f"--flagfile={path}", config, tiny_photos, tmp_path)
     result = subprocess.run([sys.executable, "-m", "sr_keras.train", *args], capture_output=True, text=True,
-                            timeout=300, cwd=ROOT)
+                            timeout=wall_clock_limit(300), cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     with open(tmp_path / "run" / "metrics.jsonl") as handle:
         end = [json.loads(line) for line in handle][-1]

@@ -15,6 +15,7 @@ from skimage import data
 
 from sr_keras.data.png import PNGWriter
 from sr_keras.models import build_model
+from tests.conftest import wall_clock_limit
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def crop16():
 
 def _upscale(args, cwd):
     result = subprocess.run([sys.executable, "-m", "sr_keras.upscale", *args], capture_output=True, text=True,
-                            timeout=300, cwd=cwd, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+                            timeout=wall_clock_limit(300), cwd=cwd, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-2000:]
     return result
 

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from sr_keras.data.io import DEFAULT_MAX_PIXELS, ImageReadError, inspect_images, read_image
+from tests.conftest import wall_clock_limit
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,8 @@ def _run_measured(args, cwd):
     if not os.path.exists("/usr/bin/time"):
         pytest.skip("/usr/bin/time is needed to measure peak memory")
     result = subprocess.run(["/usr/bin/time", "-f", "PEAK_KB=%M", sys.executable, "-m", *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=600, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+                            capture_output=True, text=True, timeout=wall_clock_limit(600),
+                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     peak = [line for line in result.stderr.splitlines() if line.startswith("PEAK_KB=")]
     return result, int(peak[-1].split("=")[1])
 

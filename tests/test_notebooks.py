@@ -21,6 +21,7 @@ import papermill
 import pytest
 from PIL import Image
 
+from tests.conftest import wall_clock_limit
 from tests.test_download_div2k import _Server
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -60,7 +61,8 @@ def _execute(source, tmp_path, parameters):
     output = tmp_path / f"executed_{source.name}"
     start = time.perf_counter()
     papermill.execute_notebook(str(source), str(output), parameters=parameters, cwd=str(tmp_path),
-                               kernel_name="python3", progress_bar=False, log_output=False, execution_timeout=600)
+                               kernel_name="python3", progress_bar=False, log_output=False,
+                               execution_timeout=wall_clock_limit(600))
     return nbformat.read(output, as_version=4), time.perf_counter() - start
 
 

@@ -21,6 +21,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from sr_keras import pretrained  # noqa: E402
+from tests.conftest import wall_clock_limit  # noqa: E402
 from tests.test_convert import TorchEDSR, _torch_output  # noqa: E402
 from tests.test_download import _Server  # noqa: E402
 
@@ -140,8 +141,8 @@ def test_weights_of_another_preset_are_refused(checkpoint, cache):
 
 
 def _cli(module, args, env, cwd):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=600,
-                          cwd=cwd, env=env)
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          timeout=wall_clock_limit(600), cwd=cwd, env=env)
 
 
 def test_cli_weights_offline_give_the_converted_models_bytes(checkpoint, tmp_path):

@@ -12,6 +12,7 @@ from PIL import Image
 
 import sr_keras
 from sr_keras.data import imresize
+from tests.conftest import wall_clock_limit
 
 SCALE = 2
 
@@ -60,7 +61,8 @@ def _run(folder, protocol):
     output = folder / f"{protocol}.json"
     result = subprocess.run([sys.executable, "-m", "sr_keras.evaluate", f"--model_path={folder / 'tiny.keras'}",
                              f"--data_dir={folder / 'hr'}", f"--protocol={protocol}", f"--output_json={output}"],
-                            capture_output=True, text=True, timeout=300, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+                            capture_output=True, text=True, timeout=wall_clock_limit(300),
+                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"protocol {protocol}:" in result.stdout
     return json.loads(output.read_text())

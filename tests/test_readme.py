@@ -7,6 +7,8 @@ import sys
 import numpy as np
 from PIL import Image
 
+from tests.conftest import wall_clock_limit
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
@@ -45,7 +47,7 @@ def test_readme_main_command_beats_bicubic(tmp_path):
     command = shlex.split(line)
     assert command[:3] == ["python", "-m", "sr_keras.train"]
     result = subprocess.run([sys.executable, *command[1:]], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=600, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+                            timeout=wall_clock_limit(600), env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-3000:]
     model_dir = tmp_path / dict(arg.split("=", 1) for arg in command[3:] if "=" in arg)["--model_dir"]
     end = [json.loads(line) for line in (model_dir / "metrics.jsonl").read_text().splitlines()][-1]

@@ -66,16 +66,19 @@ def test_a_path_over_the_bound_is_not_taken_and_the_choice_is_cached(tiny, tmp_p
         fast_model(tiny, cache_dir=tmp_path, paths=("float32", "gpu_magic"))
 
 
-_HIDE_OPENVINO = ("import sys, runpy; sys.modules['openvino'] = None; sys.argv = ['sr_keras.upscale'] + "
-                  "sys.argv[1:]; runpy.run_module('sr_keras.upscale', run_name='__main__')")
+# A machine without the optional runtimes: OpenVINO, ai-edge-litert and ONNX Runtime cannot be imported (LiteRT
+# files then run in TensorFlow's own tf.lite interpreter).
+_WITHOUT_RUNTIMES = ("import sys, runpy\nfor name in ('openvino', 'ai_edge_litert', 'onnxruntime'):\n"
+                     "    sys.modules[name] = None\nsys.argv = ['sr_keras.upscale'] + sys.argv[1:]\n"
+                     "runpy.run_module('sr_keras.upscale', run_name='__main__')")
 
 
 def test_cli_fast_names_its_path_and_falls_back_without_a_runtime(tiny, tmp_path):
-    """Run as a user would, with OpenVINO made unimportable (where it is installed) as on a machine without it;
-    the library test above measures it where installed."""
+    """Run as a user would, on a machine without the optional runtimes (made unimportable where installed); the
+    library test above measures them where installed."""
     tiny.save(tmp_path / "tiny_x2.keras")
     Image.fromarray(data.coffee()[:60, :80]).save(tmp_path / "photo.png")
-    result = subprocess.run([sys.executable, "-c", _HIDE_OPENVINO, "--fast", "--model_path=tiny_x2.keras", "photo.png",
+    result = subprocess.run([sys.executable, "-c", _WITHOUT_RUNTIMES, "--fast", "--model_path=tiny_x2.keras", "photo.png",
                              "--output_dir=out"], capture_output=True, text=True, cwd=tmp_path,
                             timeout=wall_clock_limit(300),
                             env=dict(os.environ, CUDA_VISIBLE_DEVICES="", SR_KERAS_CACHE=str(tmp_path / "cache")))
@@ -83,5 +86,6 @@ def test_cli_fast_names_its_path_and_falls_back_without_a_runtime(tiny, tmp_path
     chosen = [line for line in result.stderr.splitlines() if line.startswith("--fast: ") and "measuring" not in line]
     assert len(chosen) == 1 and chosen[0].split()[1].rstrip(":") in PATHS, result.stderr
     assert "openvino_f32: not available: openvino is not installed (pip install" in result.stderr
+    assert "litert_int8: " in result.stderr and "litert_int8: not available" not in result.stderr  # in tf.lite
     assert "fully_quantize" not in result.stderr and "I0000" not in result.stderr  # the converter's noise
     assert Image.open(tmp_path / "out" / "photo_x2.png").size == (160, 120)

@@ -16,6 +16,7 @@ from sr_keras.data import imresize, tvat
 from sr_keras.inference import predict
 from sr_keras.mmsr import MMSRRouter, class_tile_sets, classify
 from sr_keras.models import build_model
+from tests.conftest import wall_clock_limit
 
 OFFSETS = (0.0, 40.0, -40.0)  # class k's model adds OFFSETS[k]: its tiles are recognisable in the output
 
@@ -129,7 +130,7 @@ def test_mmsr_train_then_upscale_command_lines(tmp_path):
         [sys.executable, "-m", "sr_keras.mmsr", "train", f"--model_dir={model_dir}", "--steps=6",
          "--num_filters=8", "--discriminator_filters=8", "--content_loss=mse", "--batch_size=2", "--crop_size=8",
          "--mmsr_tile=16", "--mmsr_overlap=4", "--mmsr_depths=1-2,1-2,2-3", "--max_eval_images=1",
-         "--eval_every=100"], capture_output=True, text=True, timeout=600, env=env)
+         "--eval_every=100"], capture_output=True, text=True, timeout=wall_clock_limit(600), env=env)
     assert train.returncode == 0, train.stderr[-3000:]
     manifest = json.loads((model_dir / "mmsr.json").read_text())
     assert sorted(manifest["models"]) == ["0", "1", "2"] and manifest["tile"] == 16
@@ -144,7 +145,7 @@ def test_mmsr_train_then_upscale_command_lines(tmp_path):
     Image.fromarray(data.chelsea()[:40, :60]).save(photo)
     out = tmp_path / "out"
     upscale = subprocess.run([sys.executable, "-m", "sr_keras.upscale", f"--mmsr_dir={model_dir}",
-                              f"--output_dir={out}", str(photo)], capture_output=True, text=True, timeout=300,
-                             env=env)
+                              f"--output_dir={out}", str(photo)], capture_output=True, text=True,
+                             timeout=wall_clock_limit(300), env=env)
     assert upscale.returncode == 0, upscale.stderr[-3000:]
     assert np.asarray(Image.open(out / "cat_x4.png")).shape == (160, 240, 3)

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from sr_keras.training import make_config, train
 from sr_keras.training.run import TrainingInterrupted, _Interrupts
+from tests.conftest import wall_clock_limit
 from tests.training.test_resume import _checkpoint_state, _events
 
 TINY = ["--model=edsr_baseline", "--num_filters=8", "--num_res_blocks=1", "--batch_size=2", "--crop_size=32",
@@ -45,7 +46,9 @@ class _Training:
             self.lines.append(line)
 
     def wait_for(self, pattern, accept=lambda match: True, timeout=120):
-        """The first accepted match of `pattern` in a stderr line, waiting for it while the process runs."""
+        """The first accepted match of `pattern` in a stderr line, waiting for it while the process runs (`timeout`:
+        seconds on the idle machine, scaled by `wall_clock_limit`)."""
+        timeout = wall_clock_limit(timeout)
         deadline = time.time() + timeout
         while time.time() < deadline:
             for line in list(self.lines):
@@ -61,7 +64,8 @@ class _Training:
         return int(self.wait_for(r"^step (\d+)/", lambda match: int(match.group(1)) >= at_least).group(1))
 
     def finish(self, timeout=120):
-        self.process.wait(timeout=timeout)
+        """Waits for the process to end (`timeout`: seconds on the idle machine, scaled by `wall_clock_limit`)."""
+        self.process.wait(timeout=wall_clock_limit(timeout))
         self.reader.join(timeout=10)
         return self.process.returncode
 
@@ -103,8 +107,8 @@ def test_signal_saves_the_current_step_exits_with_one_line_and_resumes(signum, c
     assert saved_step == step and iterations == step
     assert not (model_dir / ".lock").exists()
 
-    resumed = subprocess.run(_command(model_dir, steps=step + 2), capture_output=True, text=True, timeout=300,
-                             env=ENV)
+    resumed = subprocess.run(_command(model_dir, steps=step + 2), capture_output=True, text=True,
+                             timeout=wall_clock_limit(300), env=ENV)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming edsr_baseline x4 at step {step}/{step + 2}" in resumed.stderr
     assert f"step {step + 1}/{step + 2}" in resumed.stderr
@@ -255,8 +259,8 @@ def test_one_run_per_directory_and_a_dead_runs_lock_is_taken_over(tmp_path):
         first.step(at_least=6)  # a checkpoint at step 5
         first.process.send_signal(signal.SIGSTOP)  # alive and holding the lock, but leaves the CPUs to the second
         lock = json.loads((model_dir / ".lock").read_text())
-        second = subprocess.run(_command(model_dir, steps=100000), capture_output=True, text=True, timeout=300,
-                                env=ENV)
+        second = subprocess.run(_command(model_dir, steps=100000), capture_output=True, text=True,
+                                timeout=wall_clock_limit(300), env=ENV)
     finally:
         first.kill()  # SIGKILL: no handler runs, the lock stays behind
     assert lock["pid"] == first.process.pid and lock["host"] == socket.gethostname()

@@ -10,6 +10,7 @@ import tensorflow as tf
 from sr_keras.training import make_config
 from sr_keras.training.build import build_discriminator, build_generators
 from sr_keras.training.trainers import GANTrainer, PixelTrainer
+from tests.conftest import wall_clock_limit
 
 # float16 compute keeps 11 significant bits: one step's updates (as a vector per model) differ from float32 by
 # 0.2-3% relative here (measured: 0.002 EDSR, 0.015 SRResNet, 0.029 discriminator); an unscaled loss gives
@@ -110,7 +111,8 @@ def test_models_trained_in_bfloat16_are_saved_computing_in_float32(tmp_path):
                              "--num_res_blocks=1", "--batch_size=2", "--crop_size=8", "--steps=2",
                              "--max_eval_images=1", "--mixed_precision", f"--model_dir={model_dir}",
                              f"--export_dir={tmp_path / 'export'}"],
-                            capture_output=True, text=True, timeout=300, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+                            capture_output=True, text=True, timeout=wall_clock_limit(300),
+                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-3000:]
     config = (model_dir / "config.json").read_text()
     assert '"mixed_precision": true' in config

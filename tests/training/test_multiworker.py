@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 import sr_keras  # noqa: F401  (registers the custom layers for loading)
+from tests.conftest import wall_clock_limit
 
 STEPS = 6
 
@@ -40,7 +41,7 @@ def test_two_workers_train_srgan_to_identical_weights(tmp_path):
     outputs = []
     try:
         for process in processes:
-            outputs.append(process.communicate(timeout=600)[0])
+            outputs.append(process.communicate(timeout=wall_clock_limit(600))[0])
     finally:
         for process in processes:
             if process.poll() is None:

@@ -10,11 +10,12 @@ import pytest
 import tensorflow as tf
 
 from sr_keras.models.saving import load_generator
+from tests.conftest import wall_clock_limit
 
 
 def _train(args, model_dir):
     command = [sys.executable, "-m", "sr_keras.train", f"--model_dir={model_dir}", *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900,
+    result = subprocess.run(command, capture_output=True, text=True, timeout=wall_clock_limit(900),
                             env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-3000:]
     return result

@@ -9,6 +9,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from tests.conftest import wall_clock_limit
+
 STEPS = 400
 
 
@@ -49,7 +51,7 @@ def test_sigkill_then_rerun_resumes_at_the_saved_state(tmp_path):
     model_dir = tmp_path / "run"
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
     process = subprocess.Popen(_command(model_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    deadline = time.time() + 240
+    deadline = time.time() + wall_clock_limit(240)
     state_file = model_dir / "checkpoints" / "checkpoint"
     try:
         while time.time() < deadline and process.poll() is None:
@@ -59,7 +61,7 @@ def test_sigkill_then_rerun_resumes_at_the_saved_state(tmp_path):
             time.sleep(0.02)
         assert process.poll() is None, "training ended before it could be killed"
         process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
+        process.wait(timeout=wall_clock_limit(30))
     finally:
         if process.poll() is None:
             process.kill()
@@ -68,7 +70,7 @@ def test_sigkill_then_rerun_resumes_at_the_saved_state(tmp_path):
     saved_step, saved_generator, saved_iterations, saved_optimizer = _checkpoint_state(latest)
     assert 10 <= saved_step < STEPS and saved_iterations == saved_step
 
-    result = subprocess.run(_command(model_dir), capture_output=True, text=True, timeout=600, env=env)
+    result = subprocess.run(_command(model_dir), capture_output=True, text=True, timeout=wall_clock_limit(600), env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"resuming edsr_baseline x4 at step {saved_step}/{STEPS}" in result.stderr
     starts = [e for e in _events(model_dir) if e["event"] == "start"]
