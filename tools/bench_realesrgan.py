@@ -158,6 +158,10 @@ def _sr_keras_worker(spec):
     row = {"oneshot_end": time.time(), "peak_rss_mb": _peak_rss_mb(), "first_call_s": round(first, 3),
            "plan": {"tile": done.get("tile"), "batch_size": done.get("batch_size")},
            "max_memory": kwargs.get("max_memory"), "output_size": [done["width"], done["height"]]}
+    # The warm calls repeat the first call's plan: planning again would count the memory TensorFlow kept from the
+    # first call against the budget (a one-shot CLI run plans once, in a fresh process).
+    kwargs = dict(kwargs, tile=done.get("tile"), batch_size=done.get("batch_size") or kwargs.get("batch_size", 4),
+                  max_memory=None)
     warm = []
     for _ in range(spec["repeats"]):
         began = time.perf_counter()

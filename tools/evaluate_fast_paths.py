@@ -92,7 +92,7 @@ def main(argv):
     table = markdown(results, MAX_COST_DB)
     print(table)
     if FLAGS.output:
-        images = sorted({image for result in results for image in result["images"]})
+        images = sorted({os.path.basename(image) for result in results for image in result["images"]})
         header = (f"Held-out mean Y-PSNR of each `--fast` path (cost against float32 in brackets) and seconds per "
                   f"image, {time.strftime('%Y-%m-%d')}, images: {', '.join(images)}. "
                   f"`python tools/evaluate_fast_paths.py`.\n\n")
