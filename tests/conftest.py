@@ -6,6 +6,7 @@ real MirroredStrategy over "/cpu:0" and "/cpu:1" (REFERENCE: the documented way 
 Wall-clock limits follow the machine's speed: `wall_clock_limit(seconds)` (also the `timeout` fixture) scales a
 limit written for an idle machine by the slowdown a small TensorFlow workload shows now (`machine_slowdown`).
 """
+import math
 import os
 import statistics
 import time
@@ -109,7 +110,7 @@ def wall_clock_limit(idle_seconds):
     """A timeout for work that fits in `idle_seconds` on the idle test machine (the figure the test used as its
     fixed limit): `idle_seconds * SAFETY * machine_slowdown()`, so never below `SAFETY * idle_seconds` and never
     above `SAFETY * MAX_SLOWDOWN * idle_seconds`."""
-    return idle_seconds * SAFETY * machine_slowdown()
+    return math.ceil(idle_seconds * SAFETY * machine_slowdown())  # whole seconds: papermill takes only an int
 
 
 @pytest.fixture(scope="session")
