@@ -47,7 +47,8 @@ def _recomputed(scale, sets):
         clean = evaluation.load_pairs(source)
         if name in sets:
             pairs = evaluation.degrade_pairs(clean, scale, "camera", card["seed"], first_index=first)
-            results[name] = {label: evaluation.evaluate(model, pairs, scale, tile=256, overlap=16)
+            bicubic = evaluation.bicubic_scores(pairs, scale)  # the same LR for both models: scored once
+            results[name] = {label: evaluation.evaluate(model, pairs, scale, tile=256, overlap=16, bicubic=bicubic)
                              for label, model in models.items()}
         first += len(clean)
     return card["scales"][str(scale)]["camera"], results
