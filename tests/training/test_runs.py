@@ -20,16 +20,17 @@ def _events(model_dir):
         return [json.loads(line) for line in handle]
 
 
-def test_tiny_edsr_beats_bicubic_on_held_out_photos(tmp_path, one_device):
-    config = make_config("edsr_baseline", str(tmp_path), scale=2, num_filters=32, num_res_blocks=4, steps=600,
-                         learning_rate=1e-3, decay_steps=(400,), batch_size=16, crop_size=24, eval_every=300,
-                         save_every=300, seed=0)
+def test_tiny_edsr_validates_keeps_the_best_and_logs(tmp_path, one_device):
+    """The bookkeeping of a run through the python API: a validation on the held-out photos at every eval_every
+    step, improving as it trains, the best generator, the CSV and TensorBoard logs. That training beats bicubic
+    is the README command's test (tests/test_readme.py), which trains longer."""
+    config = make_config("edsr_baseline", str(tmp_path), scale=2, num_filters=32, num_res_blocks=4, steps=60,
+                         learning_rate=1e-3, batch_size=16, crop_size=24, eval_every=30, save_every=30, seed=0)
     summary = train(config, strategy=one_device)
     model, bicubic = summary["validation"]["2"], summary["bicubic"]["2"]
-    assert model["num_images"] == 3  # chelsea, coffee, ihc: never seen in training
-    assert model["psnr_y"] > bicubic["psnr_y"] + 0.3, (model, bicubic)
+    assert model["num_images"] == bicubic["num_images"] == 3  # chelsea, coffee, ihc: never seen in training
     validations = [e for e in _events(tmp_path) if e["event"] == "validation"]
-    assert [e["step"] for e in validations] == [300, 600]
+    assert [e["step"] for e in validations] == [30, 60]
     assert validations[-1]["model"]["psnr_y"] > validations[0]["model"]["psnr_y"]
     assert (tmp_path / "generator_best_x2.keras").exists() and (tmp_path / "metrics.csv").exists()
     assert list((tmp_path / "tensorboard").iterdir())
