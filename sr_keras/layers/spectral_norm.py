@@ -24,6 +24,8 @@ start from power iterations on the initial kernel rather than from random vector
 import math
 
 import keras
+import numpy as np
+import tensorflow as tf
 from keras import ops
 
 from sr_keras.checks import positive_int
@@ -34,6 +36,18 @@ INITIAL_ITERATIONS = 20
 
 def _normalise(vector, epsilon):
     return vector / ops.maximum(ops.sqrt(ops.sum(ops.square(vector))), epsilon)
+
+
+def _initial_vectors(matrix, u, epsilon):
+    """(u, v) after INITIAL_ITERATIONS power-method steps from u on `matrix` [fan_in, units], in float32 numpy."""
+    def normalise(vector):
+        return vector / max(np.sqrt(np.sum(vector * vector)), np.float32(epsilon))
+
+    u = normalise(u)
+    for _ in range(INITIAL_ITERATIONS):
+        v = normalise(matrix @ u)
+        u = normalise(v @ matrix)
+    return u, v
 
 
 @keras.saving.register_keras_serializable(package="sr_keras")
@@ -68,11 +82,16 @@ class SpectralNorm(keras.layers.Wrapper):
         # sigma is u^T W v for random vectors (often near 0 or negative). Here u and v start from
         # INITIAL_ITERATIONS power-method steps on the initial kernel instead, so an untrained model is already
         # normalised; from the first training call on, the update is PyTorch's.
+        # In numpy when eager (the usual case): 20 steps as tensor ops cost 0.1 s per layer in op dispatch alone,
+        # 20 s for a paper-size A-SRGAN's discriminator and generator.
         matrix = ops.reshape(ops.cast(self.layer.kernel, "float32"), (self.fan_in, self.units))
-        u = _normalise(ops.convert_to_tensor(self.u), self.epsilon)
-        for _ in range(INITIAL_ITERATIONS):
-            v = _normalise(ops.matmul(matrix, u), self.epsilon)
-            u = _normalise(ops.matmul(v, matrix), self.epsilon)
+        if tf.executing_eagerly():
+            u, v = _initial_vectors(np.asarray(matrix), np.asarray(self.u, "float32"), self.epsilon)
+        else:
+            u = _normalise(ops.convert_to_tensor(self.u), self.epsilon)
+            for _ in range(INITIAL_ITERATIONS):
+                v = _normalise(ops.matmul(matrix, u), self.epsilon)
+                u = _normalise(ops.matmul(v, matrix), self.epsilon)
         self.u.assign(u)
         self.v.assign(v)
         self.built = True
