@@ -32,8 +32,8 @@ def _checkpoint_values(model_dir, prefix):
 @pytest.fixture(scope="module")
 def realesrnet_run(tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("realesrnet")
-    _train(["--model=wdsr_b", "--recipe=realesrnet_x4plus", "--num_res_blocks=2", "--steps=50", "--batch_size=8",
-            "--crop_size=24", "--pair_pool=16", "--eval_every=50", "--save_every=50", "--max_eval_images=1"],
+    _train(["--model=wdsr_b", "--recipe=realesrnet_x4plus", "--num_res_blocks=2", "--steps=20", "--batch_size=8",
+            "--crop_size=24", "--pair_pool=16", "--eval_every=20", "--save_every=20", "--max_eval_images=1"],
            model_dir)
     return model_dir
 
@@ -47,7 +47,7 @@ def test_realesrnet_cli_saves_the_ema_generator(realesrnet_run):
     averaged = sorted(averages.values(), key=lambda a: (a.shape, float(a.sum())))
     for a, b in zip(saved, averaged):
         np.testing.assert_array_equal(a, b)
-    # The raw weights after 50 steps (checkpointed once, through the optimizer that updates them) differ from
+    # The raw weights after 20 steps (checkpointed once, through the optimizer that updates them) differ from
     # their average: what was saved is the average, not the weights.
     raw = _checkpoint_values(realesrnet_run, "g_optimizer/_trainable_variables")
     assert len(raw) == len(averaged)
