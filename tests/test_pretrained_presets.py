@@ -211,3 +211,15 @@ def test_a_page_served_instead_of_an_archive_is_not_kept(cache, monkeypatch):
         server.close()
     assert "\n" not in str(error.value) and "--weights" in str(error.value)
     assert not (cache / "checkpoints" / "wdsr_x2.zip").exists()
+
+
+def test_list_fits_a_terminal_and_full_is_the_table(capsys):
+    from sr_keras.pretrained.__main__ import main
+
+    assert main(["pretrained", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(pretrained.PRESETS)
+    assert max(len(line) for line in lines) <= 100
+    assert main(["pretrained", "list", "--full"]) == 0
+    assert capsys.readouterr().out.strip() == pretrained.table()
+    assert main(["pretrained", "list", "--wide"]) == 2  # an unknown option: the usage line

@@ -257,6 +257,18 @@ def load(name, weights=None, progress=True, denoise_strength=None):
     return model
 
 
+def listing(width=100):
+    """The presets one per line, fitted to `width` columns: name, scale, where the file is (shipped in the
+    package or downloaded once) and as much of the description as fits (`table` has every column)."""
+    name_width = max(len(name) for name in PRESETS)
+    lines = []
+    for preset in PRESETS.values():
+        where = "shipped" if preset.bundled else "download"
+        line = f"{preset.name:<{name_width}}  x{preset.scale}  {where:<8}  {preset.description}"
+        lines.append(line if len(line) <= width else line[:width - 3] + "...")
+    return "\n".join(lines)
+
+
 def table():
     """The presets as a markdown table."""
     lines = ["| name | architecture | scale | description | published result | where | licence |",

@@ -1,6 +1,7 @@
 """Named trained generators.
 
-    python -m sr_keras.pretrained list                      # the table of presets
+    python -m sr_keras.pretrained list                      # one line per preset
+    python -m sr_keras.pretrained list --full               # the markdown table: results, links, licences
     python -m sr_keras.pretrained download edsr_baseline_x4 # fetch and convert once, print the .keras path
     python -m sr_keras.pretrained download edsr_baseline_x4 --weights=edsr_baseline_x4-6b446fab.pt  # offline
 
@@ -12,7 +13,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-USAGE = "usage: python -m sr_keras.pretrained list | download NAME [NAME ...] [--weights=FILE]"
+USAGE = "usage: python -m sr_keras.pretrained list [--full] | download NAME [NAME ...] [--weights=FILE]"
 
 
 def main(argv):
@@ -20,10 +21,10 @@ def main(argv):
     if any(arg in ("-h", "--help", "--helpshort", "--helpfull") for arg in args):
         print(__doc__.strip() + "\n\n" + USAGE)
         return 0
-    if args == ["list"]:
+    if args in (["list"], ["list", "--full"]):
         from sr_keras import pretrained
 
-        print(pretrained.table())
+        print(pretrained.table() if "--full" in args else pretrained.listing())
         return 0
     if not args or args[0] != "download" or len(args) < 2:
         print(USAGE, file=sys.stderr)
