@@ -23,14 +23,59 @@ def _parse_flags(argv):
     ("error: ...") and exit 2, instead of absl's two lines and exit 1."""
     from absl import app, flags
 
+    if "--helpfull" in argv[1:]:
+        app.usage(shorthelp=False, writeto_stdout=True)
+        sys.exit(0)
     if any(arg in HELP_FLAGS for arg in argv[1:]):
-        app.usage(shorthelp="--helpfull" not in argv[1:], writeto_stdout=True)
+        main_module = sys.modules["__main__"]
+        print(command_help(flags.FLAGS, main_module.__doc__ or "", getattr(main_module, "__file__", argv[0])))
         sys.exit(0)
     try:
         return flags.FLAGS(argv)
     except flags.Error as error:
         print(f"error: {error} (--help lists the flags)", file=sys.stderr)
         sys.exit(2)
+
+
+def _default_text(flag):
+    value = flag.default
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def command_help(flag_values, doc, main_file):
+    """The text of --help: the command's docstring, then every flag the command defines, grouped (the command's
+    own first, then the groups its helpers define, e.g. "model" or the training config's sections), each with
+    its default where it has one. absl's and TensorFlow's own flags are left to --helpfull.
+
+    Args:
+        flag_values: the parsed command's `absl.flags.FLAGS`.
+        doc: the command module's docstring.
+        main_file: the command module's file (absl files the flags a module defines under it).
+    """
+    import textwrap
+
+    groups = flag_values.flags_by_module_dict()
+    own = [module for module in groups if module == main_file]
+    lines = [doc.strip(), ""]
+    for module in own + [m for m in groups if m != main_file]:
+        third_party = "." in module and not module.startswith("sr_keras")  # absl's, TensorFlow's
+        if (module != main_file and third_party) or not groups[module]:
+            continue
+        title = "flags" if module == main_file else ("general" if module.startswith("sr_keras") else module)
+        lines.append(f"{title}:")
+        for flag in sorted(groups[module], key=lambda f: f.name):
+            text = f"--{flag.name}: {flag.help}"
+            if flag.default is not None and not (isinstance(flag.default, (list, tuple)) and not flag.default):
+                text += f" (default: {_default_text(flag)})"
+            lines.extend(textwrap.wrap(text, 100, initial_indent="  ", subsequent_indent="      ",
+                                       break_on_hyphens=False))
+        lines.append("")
+    lines.append("--helpfull also lists absl's and TensorFlow's own flags (logging, --flagfile, ...).")
+    return "\n".join(lines)
 
 
 def run_cli(main, positional=False):
@@ -96,15 +141,17 @@ def define_model_flags(flag_values, model_path_help="the generator's .keras file
     """--model_path, --pretrained and --weights, shared by the CLIs that run a generator."""
     from absl import flags
 
-    flags.DEFINE_string("model_path", None, model_path_help, flag_values=flag_values)
+    group = {"module_name": "model"}
+    flags.DEFINE_string("model_path", None, model_path_help, flag_values=flag_values, **group)
     flags.DEFINE_string("pretrained", None, "a named trained model (python -m sr_keras.pretrained list): shipped "
                         "with the package, or the authors' published file, downloaded and converted once",
-                        flag_values=flag_values)
+                        flag_values=flag_values, **group)
     flags.DEFINE_string("weights", None, "with --pretrained: the preset's file given by hand (the original "
-                        "checkpoint or a converted .keras file), used offline", flag_values=flag_values)
+                        "checkpoint or a converted .keras file), used offline", flag_values=flag_values, **group)
     flags.DEFINE_float("denoise_strength", None, "with --pretrained=realesr_general_x4v3: Real-ESRGAN's -dn, from 0 "
                        "(keep noise: realesr_general_wdn_x4v3's weights) to 1 (its own); default 0.5 as "
-                       "Real-ESRGAN; with --weights the wdn file must lie beside it", flag_values=flag_values)
+                       "Real-ESRGAN; with --weights the wdn file must lie beside it", flag_values=flag_values,
+                       **group)
 
 
 def load_model_from_flags(flag_values, required=True):
@@ -154,27 +201,38 @@ def define_dataclass_flags(sections, flag_values, defaults=None):
     """Defines one absl flag per field of the dataclasses in `sections` (name: the field's metadata "flag" or
     its own name; help and choices from its metadata). Every flag defaults to None ("not set"), unless
     `defaults` ({flag: value}) says otherwise, so library defaults and recipes apply to what the user leaves
-    unset."""
+    unset; a field's own default is named in its help. `sections` is {group name: dataclass} (the groups of
+    --help) or a list of dataclasses (grouped by class name)."""
     from absl import flags
 
     defaults = defaults or {}
-    for cls in sections:
+    if not isinstance(sections, dict):
+        sections = {cls.__name__: cls for cls in sections}
+    for group, cls in sections.items():
         for field in dataclasses.fields(cls):
             name = field.metadata.get("flag", field.name)
             default, help_text = defaults.get(name), field.metadata.get("help", "")
+            if default is None and field.default is not None and field.default is not dataclasses.MISSING:
+                shown = field.default
+                if isinstance(shown, bool):
+                    shown = "true" if shown else "false"
+                elif isinstance(shown, tuple):
+                    shown = ",".join(map(str, shown))
+                help_text += f" (unset: the recipe's value, else {shown})"
             kind = _base_type(field.type)
+            common = dict(flag_values=flag_values, module_name=group)
             if field.metadata.get("choices"):
-                flags.DEFINE_enum(name, default, list(field.metadata["choices"]), help_text, flag_values=flag_values)
+                flags.DEFINE_enum(name, default, list(field.metadata["choices"]), help_text, **common)
             elif kind is bool:
-                flags.DEFINE_bool(name, default, help_text, flag_values=flag_values)
+                flags.DEFINE_bool(name, default, help_text, **common)
             elif kind is int:
-                flags.DEFINE_integer(name, default, help_text, flag_values=flag_values)
+                flags.DEFINE_integer(name, default, help_text, **common)
             elif kind is float:
-                flags.DEFINE_float(name, default, help_text, flag_values=flag_values)
+                flags.DEFINE_float(name, default, help_text, **common)
             elif kind is tuple:
-                flags.DEFINE_list(name, default, help_text, flag_values=flag_values)
+                flags.DEFINE_list(name, default, help_text, **common)
             else:
-                flags.DEFINE_string(name, default, help_text, flag_values=flag_values)
+                flags.DEFINE_string(name, default, help_text, **common)
 
 
 def _parse_item(text, item, name):

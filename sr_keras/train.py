@@ -18,19 +18,16 @@ one from another host must be deleted by hand once that run is gone.
 Exit codes: 0 done; 2 bad flags or data, or --model_dir in use by another run; 3 non-finite loss;
 130 interrupted by SIGINT; 143 interrupted by SIGTERM (128 + the signal number).
 """
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import flags
 
-from absl import flags  # noqa: E402
-
-from sr_keras.cli_common import dataclass_flag_values, define_dataclass_flags, flag_error  # noqa: E402
-from sr_keras.training.config import SECTIONS  # noqa: E402
-from sr_keras.training.recipes import RECIPES  # noqa: E402
+from sr_keras.cli_common import dataclass_flag_values, define_dataclass_flags, flag_error
+from sr_keras.training.config import SECTIONS
+from sr_keras.training.recipes import RECIPES
 
 flags.DEFINE_string("recipe", None, f"a paper's recipe, overridable flag by flag: {', '.join(RECIPES)}")
-define_dataclass_flags(SECTIONS.values(), flags.FLAGS)
+define_dataclass_flags(SECTIONS, flags.FLAGS)
 FLAGS = flags.FLAGS
 
 

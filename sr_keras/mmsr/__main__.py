@@ -17,15 +17,13 @@ import subprocess
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
+from sr_keras.cli_common import dataclass_flag_values, define_dataclass_flags, flag_error
+from sr_keras.mmsr.config import MMSRConfig
+from sr_keras.training.config import SECTIONS
 
-from sr_keras.cli_common import dataclass_flag_values, define_dataclass_flags, flag_error  # noqa: E402
-from sr_keras.mmsr.config import MMSRConfig  # noqa: E402
-from sr_keras.training.config import SECTIONS  # noqa: E402
-
-define_dataclass_flags(SECTIONS.values(), flags.FLAGS, defaults={"model": "srgan", "from_scratch": True})
+define_dataclass_flags(SECTIONS, flags.FLAGS, defaults={"model": "srgan", "from_scratch": True})
 define_dataclass_flags([MMSRConfig], flags.FLAGS)
 flags.DEFINE_bool("parallel", False, "train: one process per class, side by side")
 FLAGS = flags.FLAGS
