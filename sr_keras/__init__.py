@@ -3,7 +3,8 @@
 Importing the package registers every custom layer with Keras, so `.keras` files written by sr_keras load
 with `keras.saving.load_model(path)` and the default `safe_mode=True`. TensorFlow's C++ start-up lines, and the
 "failed call to cuInit" line of the first device listing on machines without a GPU, are kept off stderr during
-the import (`SR_KERAS_VERBOSE=1` shows them).
+the import (`SR_KERAS_VERBOSE=1` shows them); under `python -m sr_keras.<command>` its later INFO and WARNING
+lines are kept off too (`TF_CPP_MIN_LOG_LEVEL=2`, unless set or --verbose is given).
 
 TensorFlow's oneDNN kernels are switched on (`TF_ENABLE_ONEDNN_OPTS=1`, unless the variable is already set) when
 sr_keras is imported before TensorFlow, as its command-line tools are. TensorFlow enables them by itself only on
@@ -14,10 +15,17 @@ rounds float sums in another order (differences of float32 rounding, as on any o
 enables it); `TF_ENABLE_ONEDNN_OPTS=0` restores TensorFlow's own choice.
 """
 import os
+import sys
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # read once, when TensorFlow is first imported
 
-from sr_keras._quiet import filtered_stderr  # noqa: E402
+from sr_keras._quiet import filtered_stderr, verbose  # noqa: E402
+
+if sys.argv[:1] == ["-m"] and not verbose():
+    # `python -m sr_keras.<command>`: Python imports this package while it locates the command (sys.argv[0] is
+    # still "-m"), so TensorFlow is imported before the command's own code runs. Its INFO and WARNING lines
+    # (a PNG's iCCP profile, tf.data's notes) are kept off the command's stderr from here; --verbose keeps them.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 with filtered_stderr():  # TensorFlow's C++ start-up lines (see sr_keras/_quiet.py); SR_KERAS_VERBOSE=1 keeps them
     from sr_keras import layers

@@ -13,8 +13,6 @@ import argparse
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from sr_keras.data import div2k_download as _div2k  # noqa: E402  (after the TensorFlow log level)
 
 PROG = "python -m sr_keras.download_div2k"

@@ -19,11 +19,9 @@ import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import flags
 
-from absl import flags  # noqa: E402
-
-from sr_keras.cli_common import define_model_flags  # noqa: E402
+from sr_keras.cli_common import define_model_flags
 
 define_model_flags(flags.FLAGS)
 flags.DEFINE_string("data_dir", None, "HR images (or a Set5-style folder with HR/ and LR_bicubic/X<s>/); "

@@ -18,14 +18,12 @@ import os
 import sys
 import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from absl import flags  # noqa: E402
+from absl import flags
 
 from sr_keras.serving import export_saved_model  # noqa: E402,F401  (library function, re-exported)
 from sr_keras.deploy import FORMATS, QUANTIZATIONS, export_model, verify  # noqa: E402  (verify re-exported)
 
-from sr_keras.cli_common import define_model_flags  # noqa: E402
+from sr_keras.cli_common import define_model_flags
 
 define_model_flags(flags.FLAGS)
 flags.DEFINE_string("export_dir", None, "folder to write: the SavedModel itself (TF Serving wants "

@@ -21,11 +21,9 @@ import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from sr_keras.cli_common import define_model_flags  # noqa: E402
+from sr_keras.cli_common import define_model_flags
 
 define_model_flags(flags.FLAGS, "the generator's .keras file (default: the default model of --scale)")
 flags.DEFINE_string("mmsr_dir", None, "an MMSR directory (python -m sr_keras.mmsr train): tiles routed by TVAT")

@@ -12,9 +12,7 @@ mis-shaped one stops the conversion with one line naming it. The checkpoint is r
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from absl import flags  # noqa: E402
+from absl import flags
 
 flags.DEFINE_string("input", None, "the checkpoint (.pt / .pth)")
 flags.DEFINE_string("output", None, "the .keras file to write")

@@ -8,10 +8,7 @@
 `download` fills the cache (`$SR_KERAS_CACHE`, else `~/.cache/sr_keras`), so that later runs with
 `--pretrained=NAME` need neither the network nor torch.
 """
-import os
 import sys
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 USAGE = "usage: python -m sr_keras.pretrained list [--full] | download NAME [NAME ...] [--weights=FILE]"
 
