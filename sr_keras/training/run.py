@@ -54,7 +54,8 @@ class TrainingInterrupted(KeyboardInterrupt):
 
     Args:
         signal_name: "SIGINT" or "SIGTERM".
-        step: the step whose checkpoint is on disk (None: stopped before the first step).
+        step: the step whose checkpoint is on disk (None: stopped during start-up, before a checkpoint
+            was restored or saved).
         again: a second signal stopped the run at once, without saving.
 
     Attributes:
@@ -71,7 +72,7 @@ class TrainingInterrupted(KeyboardInterrupt):
         elif self.saved:
             text = f"interrupted at step {step}: checkpoint saved"
         else:
-            text = "interrupted before the first step: nothing to save"
+            text = "interrupted during start-up: nothing new to save"
         super().__init__(text)
 
 
@@ -156,7 +157,7 @@ def _data(run, train_source):
     else:
         run.sources = {scale: training_source(config.data, scale) for scale in scales}
     for source in run.sources.values():  # fail early: crop larger than every image, ...
-        sr_data.pipeline._drop_small_images(source, config.data.crop_size)
+        sr_data.pipeline.drop_small_images(source, config.data.crop_size)
     run.pairs = {scale: evaluation.load_pairs(validation_source(config.data, scale), config.data.max_eval_images)
                  for scale in scales}
     run.bicubic = {scale: evaluation.bicubic_scores(pairs, scale, config.protocol)
@@ -186,6 +187,7 @@ def _restore(run):
     config, trainer = run.config, run.trainer
     run.start, damaged = run.checkpoint.restore_latest()
     run.last_saved = run.start or None
+    run.interrupts.step = run.last_saved  # a signal from here on names the resumed step, whose checkpoint is on disk
     if damaged:
         then = (f"resuming from {os.path.basename(run.checkpoint.restored)} (step {run.start})" if run.start
                 else "no intact checkpoint left: starting from scratch")

@@ -199,6 +199,14 @@ def test_library_second_signal_stops_without_saving(tmp_path, guarded):
     assert not (tmp_path / ".lock").exists()
 
 
+def test_a_resumed_run_interrupted_during_start_up_names_its_step(tmp_path, guarded):
+    train(_tiny_config(tmp_path, steps=4))
+    with pytest.raises(TrainingInterrupted) as caught:  # the signal comes as the resumed run announces itself
+        train(_tiny_config(tmp_path, steps=8), progress_stream=_Stream("resuming", [signal.SIGINT]))
+    assert caught.value.step == 4 and str(caught.value) == "interrupted at step 4: checkpoint saved"
+    assert _latest_step(tmp_path) == 4 and not (tmp_path / ".lock").exists()
+
+
 def test_handlers_are_installed_only_in_the_main_thread(guarded):
     errors = []
 
