@@ -171,11 +171,6 @@ def read_image(path, exif_transpose=True):
 GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "I;16N")
 
 
-def is_grayscale_file(path):
-    """Whether the image file `path` holds one gray channel (no alpha), read from its header."""
-    return _open_header(os.fspath(path)).mode in GRAY_MODES
-
-
 def read_image_with_alpha(path, exif_transpose=True):
     """Like `read_image`, but returns (rgb uint8 [H, W, 3], alpha uint8 [H, W] or None)."""
     image = _open_checked(path)

@@ -20,7 +20,7 @@ MIN_REALESRGAN_HR_CROP = 74
 MIN_REALESRGAN_LR_CROP = 11
 
 
-def _drop_small_images(source, crop_size):
+def drop_small_images(source, crop_size):
     """Leaves out (with a warning naming them) the images whose LR side is below `crop_size`."""
     sizes = getattr(source, "lr_sizes", ())
     if not sizes:
@@ -120,7 +120,7 @@ def training_dataset(source, crop_size, batch_size, seed=None, augment=True, cac
     scale = source.scale
     settings = degradation_settings(degradation)
     check_degradation_crop(degradation, crop_size, scale)
-    source = _drop_small_images(source, crop_size)
+    source = drop_small_images(source, crop_size)
     pipeline_seed = seed
     if input_context is not None:
         if batch_size % input_context.num_replicas_in_sync:
