@@ -93,7 +93,8 @@ def _check_format(format):
     return format
 
 
-def _version(package):
+def package_version(package):
+    """The installed version of the distribution `package` (its pip name), None when it is not installed."""
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
@@ -210,7 +211,7 @@ def export_model(model, export_dir, format="saved_model", input_size=None, pool_
         with atomic_path(export_dir, directory=True) as staging:
             if format == "saved_model":
                 export_saved_model(model, staging, input_size=input_size)
-                description.update(converter=f"keras.export.ExportArchive (keras {_version('keras')})",
+                description.update(converter=f"keras.export.ExportArchive (keras {package_version('keras')})",
                                    signatures=["serve (uint8)", "serve_float (float32)"])
             else:
                 path = os.path.join(staging, MODEL_FILES[format])
@@ -252,7 +253,8 @@ def _export_litert(model, path, input_size, quantization):
                      **options)
     except Exception as error:  # noqa: BLE001 - the converter's errors become one line naming the layer
         raise ValueError(_litert_error(model, error)) from None
-    return f"keras.Model.export(format='litert') -> tf.lite.TFLiteConverter (tensorflow {_version('tensorflow')})"
+    return ("keras.Model.export(format='litert') -> tf.lite.TFLiteConverter "
+            f"(tensorflow {package_version('tensorflow')})")
 
 
 def _denormalize_as_conv(model):
@@ -311,12 +313,13 @@ def _export_onnx(model, path, input_size, quantization):
     function = tf.function(lambda lr: {"sr": model(lr, training=False)})
     tf2onnx.convert.from_function(function, input_signature=[_input_spec("onnx", input_size)],
                                   custom_op_handlers={"FloorMod": (_floor_mod, [])}, output_path=path)
-    return f"tf2onnx.convert.from_function (tf2onnx {_version('tf2onnx')}, FloorMod as ONNX Mod)"
+    return f"tf2onnx.convert.from_function (tf2onnx {package_version('tf2onnx')}, FloorMod as ONNX Mod)"
 
 
 def _export_openvino(model, path, input_size, quantization):
     model.export(path, format="openvino", input_signature=[_input_spec("openvino", input_size)], verbose=False)
-    return f"keras.Model.export(format='openvino') -> openvino.convert_model (openvino {_version('openvino')})"
+    return ("keras.Model.export(format='openvino') -> openvino.convert_model "
+            f"(openvino {package_version('openvino')})")
 
 
 def operators(path):
@@ -422,12 +425,12 @@ class Runtime:
         try:
             from ai_edge_litert.interpreter import Interpreter
 
-            self.name = f"ai-edge-litert {_version('ai-edge-litert')}"
+            self.name = f"ai-edge-litert {package_version('ai-edge-litert')}"
         except ImportError:
             import tensorflow as tf
 
             Interpreter = tf.lite.Interpreter
-            self.name = f"tf.lite.Interpreter (tensorflow {_version('tensorflow')})"
+            self.name = f"tf.lite.Interpreter (tensorflow {package_version('tensorflow')})"
         interpreter = Interpreter(model_path=self.path, num_threads=num_threads or usable_cores())
         detail = interpreter.get_input_details()[0]
         self.input_shape = [None if d < 0 else int(d) for d in detail["shape_signature"]]
@@ -470,7 +473,7 @@ class Runtime:
         serve = tf.saved_model.load(self.path).signatures["serve_float"]
         spec = serve.structured_input_signature[1]
         self.input_shape = list(next(iter(spec.values())).shape)
-        self.name = f"tf.saved_model.load (tensorflow {_version('tensorflow')})"
+        self.name = f"tf.saved_model.load (tensorflow {package_version('tensorflow')})"
         return lambda lr: next(iter(serve(tf.constant(lr)).values())).numpy()
 
 
@@ -574,7 +577,7 @@ def verify(path, model, pool_size=None, sizes=None, write=True):
     worst = _worst(images)
     float32 = quantization == "none"
     report = {"export": os.fspath(path), "format": format, "quantization": quantization, "runtime": runtime_name,
-              "reference": f"keras {_version('keras')} (tensorflow {_version('tensorflow')}), float32",
+              "reference": f"keras {package_version('keras')} (tensorflow {package_version('tensorflow')}), float32",
               "pool_size": pool_size if has_fsa else None, **worst,
               "tolerance": TOLERANCE if float32 else None,
               "passed": bool(worst["max_abs_diff"] <= TOLERANCE) if float32 else None, "images": images}

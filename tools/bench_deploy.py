@@ -56,6 +56,7 @@ def run_one(spec):
     if spec["config"] == "keras":
         import tensorflow as tf
 
+        from sr_keras.deploy import package_version
         from sr_keras.inference import predict
         from sr_keras.layers import pool_size_set
         from sr_keras.models import load_generator
@@ -65,17 +66,11 @@ def run_one(spec):
         model = load_generator(spec["model_file"])
         with pool_size_set(model, spec["pool_size"]):
             return _time(lambda images: predict(model, images[0])[None], lr, spec, None,
-                         f"keras {_version('keras')} (tensorflow {tf.__version__}), sr_keras.inference.predict")
+                         f"keras {package_version('keras')} (tensorflow {tf.__version__}), sr_keras.inference.predict")
     from sr_keras.deploy import Runtime
 
     runtime = Runtime(spec["export"], num_threads=spec["threads"], precision=spec["precision"])
     return _time(runtime, lr, spec, np.load(spec["reference"]), runtime.name)
-
-
-def _version(package):
-    from importlib.metadata import version
-
-    return version(package)
 
 
 def _time(run, lr, spec, reference, name):

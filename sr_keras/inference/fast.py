@@ -23,7 +23,6 @@ measurements and the exports are cached in `sr_keras.download.cache_dir("fast")/
 model's config and weights, the CPU, the library versions and the rule: a model is measured once per machine.
 """
 import hashlib
-import importlib.metadata
 import json
 import os
 import platform
@@ -111,21 +110,17 @@ def _cpu_name():
         return platform.processor()
 
 
-def _version(package):
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def _key(model, max_cost_db):
     digest = hashlib.sha256()
     config = keras.saving.serialize_keras_object(model)
     digest.update(json.dumps(config, sort_keys=True, default=str).encode())
     for weight in model.get_weights():
         digest.update(np.ascontiguousarray(weight).tobytes())
+    from sr_keras.deploy import package_version
+
     machine = [_cpu_name(), _cpu_has_bfloat16(), os.cpu_count(), bool(tf.config.list_physical_devices("GPU")),
-               _version("tensorflow"), _version("openvino"), _version("ai-edge-litert"), max_cost_db, _VERSION]
+               package_version("tensorflow"), package_version("openvino"), package_version("ai-edge-litert"),
+               max_cost_db, _VERSION]
     digest.update(json.dumps(machine).encode())
     return digest.hexdigest()[:20]
 
