@@ -37,8 +37,8 @@ def _parse_flags(argv):
         sys.exit(2)
 
 
-def _default_text(flag):
-    value = flag.default
+def _shown(value):
+    """A default as a user types it on the command line: true/false, comma-separated lists."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
@@ -59,9 +59,8 @@ def command_help(flag_values, doc, main_file):
     import textwrap
 
     groups = flag_values.flags_by_module_dict()
-    own = [module for module in groups if module == main_file]
     lines = [doc.strip(), ""]
-    for module in own + [m for m in groups if m != main_file]:
+    for module in sorted(groups, key=lambda m: m != main_file):  # the command's own flags first
         third_party = "." in module and not module.startswith("sr_keras")  # absl's, TensorFlow's
         if (module != main_file and third_party) or not groups[module]:
             continue
@@ -70,7 +69,7 @@ def command_help(flag_values, doc, main_file):
         for flag in sorted(groups[module], key=lambda f: f.name):
             text = f"--{flag.name}: {flag.help}"
             if flag.default is not None and not (isinstance(flag.default, (list, tuple)) and not flag.default):
-                text += f" (default: {_default_text(flag)})"
+                text += f" (default: {_shown(flag.default)})"
             lines.extend(textwrap.wrap(text, 100, initial_indent="  ", subsequent_indent="      ",
                                        break_on_hyphens=False))
         lines.append("")
@@ -213,12 +212,7 @@ def define_dataclass_flags(sections, flag_values, defaults=None):
             name = field.metadata.get("flag", field.name)
             default, help_text = defaults.get(name), field.metadata.get("help", "")
             if default is None and field.default is not None and field.default is not dataclasses.MISSING:
-                shown = field.default
-                if isinstance(shown, bool):
-                    shown = "true" if shown else "false"
-                elif isinstance(shown, tuple):
-                    shown = ",".join(map(str, shown))
-                help_text += f" (unset: the recipe's value, else {shown})"
+                help_text += f" (unset: the recipe's value, else {_shown(field.default)})"
             kind = _base_type(field.type)
             common = dict(flag_values=flag_values, module_name=group)
             if field.metadata.get("choices"):
