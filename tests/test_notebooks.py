@@ -2,7 +2,7 @@
 
 Each runs with tiny values given to its parameters cell, as a GPU user would give the full ones. Downloads go
 through the package's own code paths with local files: the official EDSR checkpoint is a checkpoint written by a
-PyTorch module with EDSR-PyTorch's keys (tests/test_convert.py) given as `weights=`, and DIV2K is a miniature
+PyTorch module with EDSR-PyTorch's keys (tests/convert/test_edsr.py) given as `weights=`, and DIV2K is a miniature
 of real photo crops in the official archive layout, served from 127.0.0.1 with its sizes and sha256 given to
 `download_div2k`. A failing cell fails the run (test_a_failing_cell_fails_the_run).
 """
@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import wall_clock_limit
-from tests.test_download_div2k import _Server
+from tests.data.test_div2k_download import _Server
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -96,7 +96,7 @@ def test_committed_notebooks_are_stripped_and_parametrised(name):
 def _edsr_checkpoint(folder):
     """A tiny x4 checkpoint with EDSR-PyTorch's keys, saved as the authors save theirs."""
     torch = pytest.importorskip("torch")
-    from tests.test_convert import TorchEDSR
+    from tests.convert.test_edsr import TorchEDSR
 
     torch.manual_seed(3)
     path = folder / "edsr_baseline_x4-tiny.pt"

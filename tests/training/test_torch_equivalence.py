@@ -40,8 +40,8 @@ from sr_keras.convert import convert_file  # noqa: E402
 from sr_keras.convert._common import shuffle_permutation  # noqa: E402
 from sr_keras.models.srgan import BN_EPSILON, DISCRIMINATOR_BLOCKS  # noqa: E402
 from sr_keras.training import build_trainer, make_config  # noqa: E402
-from tests.test_convert import TorchEDSR  # noqa: E402
-from tests.test_convert_sources import NtireWDSR  # noqa: E402
+from tests.convert.test_edsr import TorchEDSR  # noqa: E402
+from tests.convert.test_sources import NtireWDSR  # noqa: E402
 
 STEPS, BATCH, LR_SIZE, SCALE = 20, 2, 8, 2
 DECAY_AT = 10  # the learning rate halves after 10 updates: inside the 20

@@ -17,7 +17,7 @@ from sr_keras.models import model_info
 from sr_keras.models.precision import compute_dtypes
 from tests.conftest import wall_clock_limit
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CARD = ROOT / "docs" / "models" / "default_eval.json"
 # The promise: at least these Y-PSNR gains over bicubic on the held-out photos.
 MINIMUM_GAIN = {2: 1.5, 4: 0.6}

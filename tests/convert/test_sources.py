@@ -379,7 +379,7 @@ class _ScaledBlock(nn.Module):  # EDSR-PyTorch common.ResBlock with res_scale
 def test_full_size_edsr_is_detected_with_its_residual_scaling(crop, tmp_path):
     """EDSR-PyTorch's `edsr_x2` layout at the published size (32 blocks, 256 filters, res_scale 0.1): the
     scaling is not in the file; sr_keras infers it from the size, as EDSR-PyTorch's own presets do."""
-    from tests.test_convert import _mean_shift
+    from tests.convert.test_edsr import _mean_shift
 
     torch.manual_seed(0)
 

@@ -17,7 +17,7 @@ from sr_keras.models import model_info
 from sr_keras.models.precision import compute_dtypes
 from tests.conftest import wall_clock_limit
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CARD = ROOT / "docs" / "models" / "real_eval.json"
 sys.path.insert(0, str(ROOT / "tools"))
 import held_out  # noqa: E402

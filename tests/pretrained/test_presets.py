@@ -1,7 +1,7 @@
 """The originals' published weights by name (`sr_keras.pretrained`), offline.
 
 A preset's download is exercised against a loopback HTTP server serving an EDSR-PyTorch checkpoint written by a
-PyTorch module with EDSR-PyTorch's keys (tests/test_convert.py): the preset `edsr_baseline_x2` keeps its name,
+PyTorch module with EDSR-PyTorch's keys (tests/convert/test_edsr.py): the preset `edsr_baseline_x2` keeps its name,
 architecture and converter, only its URL and hash point at the local file. Covered: first load (download,
 hash check, conversion, cached `.keras`), a cache hit with the server gone, resume after a cut connection, a
 hash mismatch refused with nothing left, `--weights` offline in upscale (same bytes as the converted file),
@@ -22,7 +22,7 @@ torch = pytest.importorskip("torch")
 
 from sr_keras import pretrained  # noqa: E402
 from tests.conftest import wall_clock_limit  # noqa: E402
-from tests.test_convert import TorchEDSR, _torch_output  # noqa: E402
+from tests.convert.test_edsr import TorchEDSR, _torch_output  # noqa: E402
 from tests.test_download import _Server  # noqa: E402
 
 PRESET = "edsr_baseline_x2"
