@@ -9,12 +9,13 @@
 """
 import dataclasses
 import inspect
-from typing import Callable
+from typing import Callable, Optional
 
 from sr_keras.models._common import SUPPORTED_SCALES
 from sr_keras.models.asrgan import a_srgan_discriminator, a_srresnet
 from sr_keras.models.edsr import edsr, edsr_baseline, mdsr, mdsr_baseline
-from sr_keras.models.esrgan import RRDB_SCALES, rrdbnet, srvgg_compact, vgg_style_discriminator
+from sr_keras.models.esrgan import (RRDB_SCALES, VGG_STYLE_SIZES, rrdbnet, srvgg_compact,
+                                    vgg_style_discriminator)
 from sr_keras.models.generator import SRGenerator, model_info, model_scale
 from sr_keras.models.realesrgan import unet_discriminator_sn
 from sr_keras.models.saving import load_generator
@@ -25,8 +26,30 @@ DEFAULT_MDSR_SCALES = (2, 3, 4)
 
 
 @dataclasses.dataclass(frozen=True)
+class GANSpec:
+    """How a generator is trained adversarially.
+
+    Attributes:
+        name: the GAN's `--model` value (e.g. "srgan"); the generator is the model whose spec holds this.
+        discriminator: the registry name of its discriminator.
+        recipes: names of `sr_keras.training.recipes.RECIPES` training the GAN; the first applies when no
+            `--recipe` is named.
+        init_recipes: recipes that train the generator the GAN starts from (`--init_from`) when it is not the
+            generator's own first recipe (Real-ESRGAN starts from Real-ESRNet), one per scale.
+        any_generator: the GAN trains any single-scale generator (`--generator`), not only its own.
+    """
+
+    name: str
+    discriminator: str
+    recipes: tuple = ()
+    init_recipes: tuple = ()
+    any_generator: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelSpec:
-    """One registry entry.
+    """Everything sr_keras knows about one model. Its name is its builder's (`def wdsr_b` is "wdsr_b"), which
+    is also the architecture its generators record in `.keras` files.
 
     Attributes:
         builder: the function that builds the model.
@@ -34,30 +57,75 @@ class ModelSpec:
             "discriminator".
         scales: scales a generator supports (empty for discriminators).
         paper: short reference.
+        pool_size: the pool size of its `FlexibleSelfAttention` layers when built (the builder's default:
+            plain attention, for training on crops); None for a model without attention.
+        eval_pool_size: the pool size for validation and export on large images (A-SRGAN's test-time 4).
+        recipes: names of `sr_keras.training.recipes.RECIPES` training it (models may not import training;
+            training checks the names); the first applies when no `--recipe` is named.
+        gan: its GAN (`GANSpec`), for a generator trained adversarially.
+        sources: the `sr_keras.convert` sources (checkpoint layouts of the originals) that convert into it;
+            a conversion whose report names another source is refused.
+        per_pixel: discriminators: one logit per pixel (Real-ESRGAN's U-Net, trained by `RealESRGANTrainer`)
+            instead of one probability per crop (after a layer "logits", as `GANTrainer` takes it).
+        hr_sizes: discriminators: the only HR crop sides it takes (empty: any).
     """
 
     builder: Callable
     kind: str
     scales: tuple
     paper: str
+    pool_size: Optional[int] = None
+    eval_pool_size: Optional[int] = None
+    recipes: tuple = ()
+    gan: Optional[GANSpec] = None
+    sources: tuple = ()
+    per_pixel: bool = False
+    hr_sizes: tuple = ()
+
+    @property
+    def name(self):
+        return self.builder.__name__
+
+    @property
+    def has_attention(self):
+        return self.pool_size is not None
 
 
-MODELS = {
-    "edsr": ModelSpec(edsr, "generator", SUPPORTED_SCALES, "Lim et al. 2017"),
-    "edsr_baseline": ModelSpec(edsr_baseline, "generator", SUPPORTED_SCALES, "Lim et al. 2017"),
-    "mdsr": ModelSpec(mdsr, "multiscale_generator", SUPPORTED_SCALES, "Lim et al. 2017"),
-    "mdsr_baseline": ModelSpec(mdsr_baseline, "multiscale_generator", SUPPORTED_SCALES, "Lim et al. 2017"),
-    "wdsr_a": ModelSpec(wdsr_a, "generator", SUPPORTED_SCALES, "Yu et al. 2018"),
-    "wdsr_b": ModelSpec(wdsr_b, "generator", SUPPORTED_SCALES, "Yu et al. 2018"),
-    "srresnet": ModelSpec(srresnet, "generator", SUPPORTED_SCALES, "Ledig et al. 2017"),
-    "srgan_discriminator": ModelSpec(srgan_discriminator, "discriminator", (), "Ledig et al. 2017"),
-    "a_srresnet": ModelSpec(a_srresnet, "generator", SUPPORTED_SCALES, "Pathak et al. 2018"),
-    "a_srgan_discriminator": ModelSpec(a_srgan_discriminator, "discriminator", (), "Pathak et al. 2018"),
-    "unet_discriminator_sn": ModelSpec(unet_discriminator_sn, "discriminator", (), "Wang et al. 2021"),
-    "rrdbnet": ModelSpec(rrdbnet, "generator", RRDB_SCALES, "Wang et al. 2018 (ESRGAN)"),
-    "srvgg_compact": ModelSpec(srvgg_compact, "generator", SUPPORTED_SCALES, "Wang et al. 2021 (Real-ESRGAN)"),
-    "vgg_style_discriminator": ModelSpec(vgg_style_discriminator, "discriminator", (), "Wang et al. 2018 (ESRGAN)"),
-}
+_LIM = "Lim et al. 2017"
+_YU = "Yu et al. 2018"
+_LEDIG = "Ledig et al. 2017"
+_PATHAK = "Pathak et al. 2018"
+_REALESRNET = ("realesrnet_x4plus", "realesrnet_x2plus")
+# One entry per model; the keys are the builders' names.
+MODELS = {spec.name: spec for spec in (
+    ModelSpec(edsr, "generator", SUPPORTED_SCALES, _LIM, recipes=("edsr_paper",),
+              sources=("edsr_pytorch", "basicsr")),
+    ModelSpec(edsr_baseline, "generator", SUPPORTED_SCALES, _LIM, recipes=("edsr_baseline_paper",),
+              sources=("edsr_pytorch", "basicsr", "krasserm")),
+    ModelSpec(mdsr, "multiscale_generator", SUPPORTED_SCALES, _LIM, recipes=("mdsr_paper",),
+              sources=("edsr_pytorch",)),
+    ModelSpec(mdsr_baseline, "multiscale_generator", SUPPORTED_SCALES, _LIM, recipes=("mdsr_baseline_paper",),
+              sources=("edsr_pytorch",)),
+    ModelSpec(wdsr_a, "generator", SUPPORTED_SCALES, _YU, recipes=("wdsr_a_paper",),
+              sources=("wdsr", "wdsr_ychfan", "krasserm")),
+    ModelSpec(wdsr_b, "generator", SUPPORTED_SCALES, _YU, recipes=("wdsr_b_paper",), sources=("wdsr", "krasserm")),
+    ModelSpec(srresnet, "generator", SUPPORTED_SCALES, _LEDIG, recipes=("srresnet_paper",), sources=("krasserm",),
+              gan=GANSpec("srgan", "srgan_discriminator", recipes=("srgan_paper", "srgan_mse_seed000"))),
+    ModelSpec(srgan_discriminator, "discriminator", (), _LEDIG),
+    ModelSpec(a_srresnet, "generator", SUPPORTED_SCALES, _PATHAK, pool_size=1, eval_pool_size=4,
+              recipes=("a_srresnet_paper",),
+              gan=GANSpec("a_srgan", "a_srgan_discriminator", recipes=("a_srgan_paper", "a_srgan_mse_seed000"))),
+    ModelSpec(a_srgan_discriminator, "discriminator", (), _PATHAK, pool_size=1),
+    ModelSpec(unet_discriminator_sn, "discriminator", (), "Wang et al. 2021", sources=("basicsr",), per_pixel=True),
+    ModelSpec(rrdbnet, "generator", RRDB_SCALES, "Wang et al. 2018 (ESRGAN)",
+              recipes=("rrdbnet_psnr_paper",) + _REALESRNET, sources=("realesrgan", "esrgan", "bsrgan"),
+              gan=GANSpec("realesrgan", "unet_discriminator_sn", recipes=("realesrgan_x4plus", "realesrgan_x2plus"),
+                          init_recipes=_REALESRNET, any_generator=True)),
+    ModelSpec(srvgg_compact, "generator", SUPPORTED_SCALES, "Wang et al. 2021 (Real-ESRGAN)", recipes=_REALESRNET,
+              sources=("realesrgan",)),
+    ModelSpec(vgg_style_discriminator, "discriminator", (), "Wang et al. 2018 (ESRGAN)", sources=("basicsr",),
+              hr_sizes=VGG_STYLE_SIZES),
+)}
 
 GENERATORS = tuple(name for name, spec in MODELS.items() if spec.kind != "discriminator")
 DISCRIMINATORS = tuple(name for name, spec in MODELS.items() if spec.kind == "discriminator")
@@ -142,7 +210,7 @@ def count_params(models, trainable=None):
 
 
 __all__ = [
-    "DEFAULT_MDSR_SCALES", "DISCRIMINATORS", "GENERATORS", "MODELS", "ModelSpec", "SRGenerator",
+    "DEFAULT_MDSR_SCALES", "DISCRIMINATORS", "GANSpec", "GENERATORS", "MODELS", "ModelSpec", "SRGenerator",
     "a_srgan_discriminator", "a_srresnet", "build_model", "count_params", "edsr", "edsr_baseline", "get_spec",
     "load_generator", "mdsr", "mdsr_baseline", "model_info", "model_scale", "srgan_discriminator", "srresnet",
     "unet_discriminator_sn", "wdsr_a", "wdsr_b",

@@ -21,7 +21,7 @@ from sr_keras.models.generator import generator_builder
 from sr_keras.models.srgan import build_discriminator, build_srresnet
 
 
-@generator_builder("a_srresnet")
+@generator_builder
 def a_srresnet(scale=4, num_filters=64, num_res_blocks=16, pool_size=1, name=None):
     """A-SRResNet, the A-SRGAN generator (Pathak et al., 2018): SRResNet + FSA + spectral normalisation.
 

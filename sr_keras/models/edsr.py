@@ -64,7 +64,7 @@ def _body(num_filters, num_res_blocks, res_scale):
     return apply
 
 
-@generator_builder("edsr")
+@generator_builder
 def edsr(scale=4, num_filters=256, num_res_blocks=32, res_scale=0.1, name=None):
     """EDSR (Lim et al., CVPRW 2017); defaults are the paper's model: 256 filters, 32 blocks, res_scale 0.1.
 
@@ -92,13 +92,13 @@ def edsr(scale=4, num_filters=256, num_res_blocks=32, res_scale=0.1, name=None):
     return SRGenerator(lr, sr, name=name or f"edsr_x{scale}")
 
 
-@generator_builder("edsr_baseline")
+@generator_builder
 def edsr_baseline(scale=4, num_filters=64, num_res_blocks=16, res_scale=1.0, name=None):
     """EDSR baseline (Lim et al., CVPRW 2017): 64 filters, 16 blocks, no residual scaling. See `edsr`."""
     return edsr(scale, num_filters, num_res_blocks, res_scale, name=name or f"edsr_baseline_x{scale}")
 
 
-@generator_builder("mdsr")
+@generator_builder
 def mdsr(scales=(2, 3, 4), num_filters=64, num_res_blocks=80, res_scale=1.0, name="mdsr"):
     """MDSR (Lim et al., CVPRW 2017): one shared body, scale-specific pre-processing and upsamplers.
 
@@ -142,7 +142,7 @@ def mdsr(scales=(2, 3, 4), num_filters=64, num_res_blocks=80, res_scale=1.0, nam
     return models
 
 
-@generator_builder("mdsr_baseline")
+@generator_builder
 def mdsr_baseline(scales=(2, 3, 4), num_filters=64, num_res_blocks=16, res_scale=1.0, name="mdsr_baseline"):
     """MDSR baseline: 16 shared body blocks. See `mdsr`."""
     return mdsr(scales, num_filters, num_res_blocks, res_scale, name=name)

@@ -53,7 +53,7 @@ def _nearest_x2(x, name):
     return PixelShuffle(2, name=f"{name}_nearest")(copies)
 
 
-@generator_builder("rrdbnet")
+@generator_builder
 def rrdbnet(scale=4, num_feat=64, num_block=23, num_grow_ch=32, name=None):
     """RRDBNet (ESRGAN, Real-ESRGAN, BSRGAN): `num_block` residual-in-residual dense blocks.
 
@@ -101,7 +101,7 @@ def rrdbnet(scale=4, num_feat=64, num_block=23, num_grow_ch=32, name=None):
     return SRGenerator(lr, sr, name=name or f"rrdbnet_x{scale}")
 
 
-@generator_builder("srvgg_compact")
+@generator_builder
 def srvgg_compact(scale=4, num_feat=64, num_conv=16, name=None):
     """Real-ESRGAN's SRVGGNetCompact: conv + PReLU, `num_conv` x (conv + PReLU), conv to 3 * scale^2 channels,
     pixel shuffle, plus the nearest-upsampled input.

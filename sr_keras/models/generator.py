@@ -140,33 +140,31 @@ def model_scale(model):
     return None if info is None else info["scale"]
 
 
-def generator_builder(architecture):
-    """Decorator for a generator builder registered as `architecture`: fills in the returned models' metadata.
+def generator_builder(builder):
+    """Decorator of a generator builder: fills in the returned models' metadata, the architecture being the
+    builder's own name (the registry name: `def wdsr_b(...)` is "wdsr_b", written once).
 
     The builder returns an `SRGenerator` (its scale is the builder's `scale` argument) or, for multi-scale
     builders such as MDSR, a {scale: SRGenerator} dict (each member gets its own scale). The recorded
     arguments are every parameter of the builder's signature as bound for this call, defaults included.
     """
+    architecture = builder.__name__
+    signature = inspect.signature(builder)
 
-    def decorate(builder):
-        signature = inspect.signature(builder)
+    @functools.wraps(builder)
+    def build(*args, **kwargs):
+        result = builder(*args, **kwargs)  # validates the arguments first, with the builder's own errors
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        if isinstance(result, dict):
+            for scale, model in result.items():
+                _describe(model, architecture, scale, arguments)
+        else:
+            _describe(result, architecture, arguments["scale"], arguments)
+        return result
 
-        @functools.wraps(builder)
-        def build(*args, **kwargs):
-            result = builder(*args, **kwargs)  # validates the arguments first, with the builder's own errors
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            arguments = dict(bound.arguments)
-            if isinstance(result, dict):
-                for scale, model in result.items():
-                    _describe(model, architecture, scale, arguments)
-            else:
-                _describe(result, architecture, arguments["scale"], arguments)
-            return result
-
-        return build
-
-    return decorate
+    return build
 
 
 def _describe(model, architecture, scale, arguments):

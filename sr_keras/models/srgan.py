@@ -110,7 +110,7 @@ def build_discriminator(hr_size, num_filters, num_layers, spectral_norm, pool_si
     return keras.Model(hr, probability, name=name)
 
 
-@generator_builder("srresnet")
+@generator_builder
 def srresnet(scale=4, num_filters=64, num_res_blocks=16, name=None):
     """SRResNet, the SRGAN generator (Ledig et al., CVPR 2017): 64 filters, 16 blocks by default.
 

@@ -72,7 +72,7 @@ def _wdsr(scale, num_filters, num_res_blocks, expansion, res_scale, low_rank_rat
     return SRGenerator(lr, sr, name=name)
 
 
-@generator_builder("wdsr_a")
+@generator_builder
 def wdsr_a(scale=4, num_filters=32, num_res_blocks=32, expansion=4, res_scale=1.0, rgb_mean=None, name=None):
     """WDSR-A (Yu et al., 2018): wide 3x3 convolution before the ReLU.
 
@@ -99,7 +99,7 @@ def wdsr_a(scale=4, num_filters=32, num_res_blocks=32, expansion=4, res_scale=1.
                  name or f"wdsr_a_x{scale}")
 
 
-@generator_builder("wdsr_b")
+@generator_builder
 def wdsr_b(scale=4, num_filters=32, num_res_blocks=32, expansion=6, res_scale=1.0, low_rank_ratio=0.8,
            rgb_mean=None, name=None):
     """WDSR-B (Yu et al., 2018): 1x1 expansion, ReLU, low-rank 1x1, then 3x3.
