@@ -17,8 +17,8 @@ names (`edsr_baseline_x2-1bc95232.pt`). `cache_dir()` is where the package keeps
     url = "https://cv.snu.ac.kr/research/EDSR/models/edsr_baseline_x2-1bc95232.pt"
     path = download(url, os.path.join(cache_dir("checkpoints"), os.path.basename(url)), sha256="1bc95232")
 
-Standard library only, and nothing else from the package (`sr_keras.pretrained` and
-`sr_keras.data.div2k_download` build on it).
+Standard library only, and nothing else from the package but its progress line (`sr_keras.progress`);
+`sr_keras.pretrained` and `sr_keras.data.div2k_download` build on it.
 """
 import hashlib
 import http.client
@@ -28,6 +28,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+
+from sr_keras.progress import Progress
 
 USER_AGENT = "sr_keras-download/1.0 (+urllib)"
 CACHE_VARIABLE = "SR_KERAS_CACHE"
@@ -165,87 +167,20 @@ def _megabytes(n):
     return f"{n / 1e6:,.1f} MB"
 
 
-def _duration(seconds):
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"
-
-
-def _isatty(stream):
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-class _Progress:
-    """Bytes, percentage, speed and ETA of one download on stderr, ending with a line for the finished file.
-
-    On a terminal the line is rewritten in place, at most 4 times a second. Elsewhere (a log, CI) a line is
-    written at most once per 10% and once per second (every 10 s when the size is unknown). Nothing is shown
-    before the download has run for 2 seconds, so a short one writes only its final line.
-    """
+class _Progress(Progress):
+    """Bytes, percentage, speed and ETA of one download; nothing in its first `QUIET_SECONDS` but the final line,
+    so a short download writes only that."""
 
     QUIET_SECONDS = 2.0
 
     def __init__(self, name, total, done, enabled):
-        self.name, self.total, self.start_bytes = name, total, done
-        self.enabled = enabled
-        self.tty = enabled and _isatty(sys.stderr)
-        self.start = time.monotonic()
-        self.last = None  # when the last line was written
-        self.last_step = self._step(done)
-        self.width = 0  # the length of the line a terminal shows
-        self.open = False  # a terminal line without its newline
+        super().__init__(total, start=done, label=name, quiet_for=self.QUIET_SECONDS, enabled=enabled)
 
-    def _step(self, done):
-        return done * 10 // self.total if self.total else None
-
-    def _due(self, done, now):
-        if now - self.start < self.QUIET_SECONDS or (self.total and done >= self.total):  # the final line follows
-            return False
-        since = float("inf") if self.last is None else now - self.last
-        if self.tty:
-            return since >= 0.25
-        if not self.total:
-            return since >= 10.0
-        step = self._step(done)
-        if since < 1.0 or step == self.last_step:
-            return False
-        self.last_step = step
-        return True
-
-    def update(self, done, final=False):
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not final and not self._due(done, now):
-            return
-        self.last = now
-        speed = (done - self.start_bytes) / max(now - self.start, 1e-6)
-        if self.total:
-            eta = _duration((self.total - done) / speed) if speed > 0 else "?"
-            line = (f"{self.name}: {_megabytes(done)} / {_megabytes(self.total)} "
-                    f"({100 * done / self.total:.0f}%)  {speed / 1e6:.1f} MB/s  ETA {eta}")
-        else:
-            line = f"{self.name}: {_megabytes(done)}  {speed / 1e6:.1f} MB/s"
-        if self.tty:
-            self.width = max(self.width, len(line))
-            sys.stderr.write("\r" + line.ljust(self.width) + ("\n" if final else ""))
-            sys.stderr.flush()
-            self.open = not final
-        else:
-            _log(line)
-
-    def close(self):
-        """Ends a terminal line left open (before a message about a failure)."""
-        if self.open:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-            self.open = False
+    def describe(self, done, rate, eta):
+        if self.total is None:
+            return f"{self.label}: {_megabytes(done)}  {rate / 1e6:.1f} MB/s"
+        return (f"{self.label}: {_megabytes(done)} / {_megabytes(self.total)} "
+                f"({100 * done / self.total:.0f}%)  {rate / 1e6:.1f} MB/s  ETA {eta}")
 
 
 # ------------------------------------------------------------------------------------------------ download
@@ -365,7 +300,7 @@ def _fetch(url, part, name, size, options):
             if expected is None or done == expected:
                 bar.update(done, final=True)
         finally:
-            bar.close()
+            bar.end_line()
     if expected is not None and done > expected:
         os.remove(part)
         raise ChecksumError(f"{name}: the server sent more than the expected {expected} bytes "

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from sr_keras import download as dl
+from sr_keras import progress
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +235,7 @@ def test_unreachable_server_keeps_the_part_file(photo, serve, tmp_path):
 
 
 class _Clock:
-    """A stand-in for the `time` module: monotonic() advances `step` seconds a call, sleep() returns at once."""
+    """A stand-in for the `time` module: monotonic() advances `step` seconds a call."""
 
     def __init__(self, step):
         self.now, self.step = 0.0, step
@@ -243,16 +244,13 @@ class _Clock:
         self.now += self.step
         return self.now
 
-    def sleep(self, seconds):
-        pass
-
 
 @pytest.mark.parametrize("step, most", [(0.05, 9), (0.01, 1)])
 def test_progress_lines_are_rare_when_not_a_terminal(photo, serve, tmp_path, monkeypatch, capsys, step, most):
     """A line per 10% at most, a line per second at most, none in the first 2 seconds; then the final line."""
     name, payload, sha256 = photo
     server = serve()
-    monkeypatch.setattr(dl, "time", _Clock(step))  # 241 reads of 1000 bytes: 12 s, then 2.4 s
+    monkeypatch.setattr(progress, "time", _Clock(step))  # 241 reads of 1000 bytes: 12 s, then 2.4 s
     dl.download(server.url(name), tmp_path / name, sha256=sha256, chunk_size=1000, progress=True, timeout=5)
     lines = [line for line in capsys.readouterr().err.splitlines() if "MB/s" in line]
     percents = [int(line.split("(")[1].split("%")[0]) for line in lines]
