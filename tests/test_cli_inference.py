@@ -134,7 +134,7 @@ def test_upscale_bad_inputs_leave_no_output(case, model_file, photo_dir, tmp_pat
 
 
 def test_saved_model_serve_float_signature(model_file, tmp_path):
-    from sr_keras.serving import export_saved_model
+    from sr_keras.export import export_saved_model
 
     model = keras.saving.load_model(model_file)
     export_saved_model(model, tmp_path / "sm")

@@ -1,9 +1,9 @@
 """Benchmark: one model in every export runtime against Keras, on one real photo, each in its own process.
 
 The model (default: a full-size edsr_baseline x4 with untrained weights, seed 0; speed does not depend on the
-values) is exported once per configuration by `sr_keras.deploy.export_model` (dynamic height and width unless
+values) is exported once per configuration by `sr_keras.export.export_model` (dynamic height and width unless
 --input_size) and each export is run on the same LR photo crop (coffee.png, 350x500 -> 1400x2000 at x4) in a
-fresh process through `sr_keras.deploy.Runtime` with --threads threads: one warm-up, then --repeats timed runs;
+fresh process through `sr_keras.export.Runtime` with --threads threads: one warm-up, then --repeats timed runs;
 the list of configurations runs --rounds times in turn and each row keeps its fastest run (the machine may be
 shared: the 1-minute load average around the runs is printed). Keras is `sr_keras.inference.predict` (whole
 image, float output). Each row: time, time relative to Keras, peak resident memory of the process (every
@@ -56,7 +56,7 @@ def run_one(spec):
     if spec["config"] == "keras":
         import tensorflow as tf
 
-        from sr_keras.deploy import package_version
+        from sr_keras.export import package_version
         from sr_keras.inference import predict
         from sr_keras.layers import pool_size_set
         from sr_keras.models import load_generator
@@ -67,7 +67,7 @@ def run_one(spec):
         with pool_size_set(model, spec["pool_size"]):
             return _time(lambda images: predict(model, images[0])[None], lr, spec, None,
                          f"keras {package_version('keras')} (tensorflow {tf.__version__}), sr_keras.inference.predict")
-    from sr_keras.deploy import Runtime
+    from sr_keras.export import Runtime
 
     runtime = Runtime(spec["export"], num_threads=spec["threads"], precision=spec["precision"])
     return _time(runtime, lr, spec, np.load(spec["reference"]), runtime.name)
@@ -76,7 +76,7 @@ def run_one(spec):
 def _time(run, lr, spec, reference, name):
     import numpy as np
 
-    from sr_keras.deploy import compare
+    from sr_keras.export import compare
 
     out = run(lr)  # warm-up: graph building, memory planning
     times = []
@@ -106,7 +106,7 @@ def main(argv):
     import numpy as np
 
     from sr_keras import pretrained
-    from sr_keras.deploy import export_model, parse_input_size, photo_crops, usable_cores
+    from sr_keras.export import export_model, parse_input_size, photo_crops, usable_cores
     from sr_keras.files import save_keras
     from sr_keras.layers import pool_sizes
     from sr_keras.models import build_model, model_scale

@@ -6,7 +6,7 @@ The paths (`PATHS`), each measured per model on this machine:
 - ``bfloat16``: a copy of the model under Keras's ``mixed_bfloat16`` policy (float32 weights, bfloat16
   products) through TensorFlow's oneDNN kernels; tried only on CPUs with bfloat16 arithmetic (AVX512-BF16 or
   AMX), where it is native, and on GPUs.
-- ``openvino_f32``: an OpenVINO export (`sr_keras.deploy.export_model`) compiled at f32 precision (the same
+- ``openvino_f32``: an OpenVINO export (`sr_keras.export.export_model`) compiled at f32 precision (the same
   arithmetic, OpenVINO's own kernels: on an AMD EPYC with AVX2 only, 1.25x TensorFlow's speed with oneDNN for
   the default x4 model); needs the ``openvino`` package.
 - ``openvino_bf16``: the same export compiled at bf16 precision; tried only on the CPUs with bfloat16
@@ -116,7 +116,7 @@ def _key(model, max_cost_db):
     digest.update(json.dumps(config, sort_keys=True, default=str).encode())
     for weight in model.get_weights():
         digest.update(np.ascontiguousarray(weight).tobytes())
-    from sr_keras.deploy import package_version
+    from sr_keras.export import package_version
 
     machine = [_cpu_name(), _cpu_has_bfloat16(), os.cpu_count(), bool(tf.config.list_physical_devices("GPU")),
                package_version("tensorflow"), package_version("openvino"), package_version("ai-edge-litert"),
@@ -150,23 +150,23 @@ def path_runner(name, model, folder):
         def run(lr):
             return tf.cast(compiled(copy)(tf.constant(lr)), tf.float32).numpy()
         return run
-    from sr_keras import deploy
+    from sr_keras import export
 
     format, options = ("openvino", {}) if name.startswith("openvino") else ("litert", {"quantization": "int8"})
     try:
-        deploy.check_packages(format)
-    except deploy.MissingPackageError as error:
+        export.check_packages(format)
+    except export.MissingPackageError as error:
         raise PathUnavailable(f"{' and '.join(error.packages)} is not installed ({error.hint})") from None
     from sr_keras._quiet import filtered_stderr
 
     export_dir = os.path.join(folder, "openvino" if format == "openvino" else name)  # one export, two precisions
     with filtered_stderr(native_logs=True):
-        if not os.path.isfile(os.path.join(export_dir, deploy.EXPORT_JSON)):
+        if not os.path.isfile(os.path.join(export_dir, export.EXPORT_JSON)):
             try:
-                deploy.export_model(model, export_dir, format=format, **options)
+                export.export_model(model, export_dir, format=format, **options)
             except ValueError as error:  # a layer the format cannot express
                 raise PathUnavailable(str(error)) from None
-        runtime = deploy.Runtime(export_dir, precision="bf16" if name == "openvino_bf16" else "f32")
+        runtime = export.Runtime(export_dir, precision="bf16" if name == "openvino_bf16" else "f32")
         runtime(np.zeros((1, 8, 8, 3), "float32"))  # the interpreter's first call announces its delegate
     return _batched(runtime) if format == "litert" else runtime
 
@@ -176,7 +176,7 @@ class PathUnavailable(Exception):
 
 
 def _cost_set(scale):
-    from sr_keras.deploy import photo_crops
+    from sr_keras.export import photo_crops
 
     hr = np.stack(photo_crops([(COST_CROP_LR * scale, COST_CROP_LR * scale)], split="train", count=COST_CROPS,
                               seed=0))

@@ -276,7 +276,7 @@ def _finish(run, seconds):
                                                   pool_size=config.eval_pool_size, bicubic=run.bicubic[scale])
                        for scale, generator in finals.items()}
     if config.runtime.export_dir and run.logs.enabled:
-        from sr_keras.serving import export_saved_model
+        from sr_keras.export import export_saved_model
 
         export_saved_model(finals[config.train_scales[-1]], config.runtime.export_dir, pool_size=config.eval_pool_size)
     summary = {"event": "end", "model": config.model.name, "recipe": config.recipe, "steps": config.optim.steps,

@@ -211,7 +211,7 @@ def test_a_model_used_for_inference_still_exports(tmp_path, astronaut):
 
     from sr_keras.inference import upscale
     from sr_keras.models import load_generator
-    from sr_keras.serving import export_saved_model
+    from sr_keras.export import export_saved_model
     from sr_keras.training import make_config, train
 
     config = make_config("edsr_baseline", str(tmp_path / "run"), scale=2, steps=2, num_res_blocks=1, num_filters=8,

@@ -10,7 +10,7 @@ The SavedModel's `serve` signature takes uint8 RGB [batch, height, width, 3] of 
 (`model.onnx`) and OpenVINO (`model.xml` + `model.bin`) exports take float32 RGB in [0, 255] and return float32
 in [0, 255], unclipped; `--input_size=HxW` fixes height and width (default: dynamic). The FSA pool size of
 A-SRResNet models is fixed at export. Every export is then run in its own runtime on real photo crops and
-compared with the Keras model (`sr_keras.deploy.verify`); the figures are printed and written to
+compared with the Keras model (`sr_keras.export.verify`); the figures are printed and written to
 `<export_dir>/verify.json`. The runtimes: pip install "sr_keras[deploy]".
 """
 import contextlib
@@ -20,10 +20,9 @@ import tempfile
 
 from absl import flags
 
-from sr_keras.serving import export_saved_model  # noqa: E402,F401  (library function, re-exported)
-from sr_keras.deploy import FORMATS, QUANTIZATIONS, export_model, verify  # noqa: E402  (verify re-exported)
+from sr_keras.export import FORMATS, QUANTIZATIONS, export_model, verify
 
-from sr_keras.cli_common import define_model_flags
+from sr_keras.cli.common import define_model_flags
 
 define_model_flags(flags.FLAGS)
 flags.DEFINE_string("export_dir", None, "folder to write: the SavedModel itself (TF Serving wants "
@@ -41,8 +40,8 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    from sr_keras.cli_common import load_model_from_flags
-    from sr_keras.deploy import MissingPackageError, check_packages, describe_check, parse_input_size
+    from sr_keras.cli.common import load_model_from_flags
+    from sr_keras.export import MissingPackageError, check_packages, describe_check, parse_input_size
 
     try:
         if FLAGS.litert_quantization != "none" and FLAGS.format != "litert":
@@ -105,7 +104,12 @@ def _exported_line(label, description):
             f"{', '.join(description['operators'])})")
 
 
-if __name__ == "__main__":
-    from sr_keras.cli_common import run_cli
+def run():
+    """The console script `sr-export`."""
+    from sr_keras.cli.common import run_cli
 
     run_cli(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from sr_keras.deploy import (CHECK_SIZES, TOLERANCE, export_model, litert_operators, parse_input_size,
+from sr_keras.export import (CHECK_SIZES, TOLERANCE, export_model, litert_operators, parse_input_size,
                              photo_crops, verify)
 from sr_keras.models import build_model
 from tests.conftest import wall_clock_limit

@@ -1,0 +1,161 @@
+"""MMSR from the command line.
+
+    python -m sr_keras.mmsr classify [data flags]        # TVAT classes of the training tiles, calibrated bounds
+    python -m sr_keras.mmsr train --model_dir=runs/mmsr --steps=3000 [--parallel] [any sr_keras.train flag]
+    python -m sr_keras.mmsr train --model_dir=runs/mmsr --steps=3000 --mmsr_class=2     # one class per node
+
+`train` splits the step budget between the classes in proportion to their number of tiles (every tile gets as
+many visits as it would in one model trained for --steps) and trains one SRGAN per class with its X-Y depth
+(`--mmsr_depths`, default 4-6,16-8,16-8) in `<model_dir>/class_<k>`: one after another in this process, side
+by side as one process per class (`--parallel`; with GPUs each process gets its own: class K sees GPU K mod N),
+or only the class `--mmsr_class` names. It then writes `<model_dir>/mmsr.json` for
+`python -m sr_keras.upscale --mmsr_dir=<model_dir>` once every class has a final model. Each class run
+checkpoints and resumes like any training run: re-running the command continues unfinished classes.
+"""
+import os
+import subprocess
+import sys
+import time
+
+from absl import app, flags
+
+from sr_keras.cli.common import dataclass_flag_values, define_dataclass_flags, flag_error
+from sr_keras.mmsr.config import MMSRConfig
+from sr_keras.training.config import SECTIONS
+
+define_dataclass_flags(SECTIONS, flags.FLAGS, defaults={"model": "srgan", "from_scratch": True})
+define_dataclass_flags([MMSRConfig], flags.FLAGS)
+flags.DEFINE_bool("parallel", False, "train: one process per class, side by side")
+FLAGS = flags.FLAGS
+
+
+def configs_from_flags(flag_values):
+    """(TrainConfig, MMSRConfig) of the parsed flags."""
+    from sr_keras.mmsr.config import make_mmsr_config
+    from sr_keras.training.config import make_config
+
+    values = dataclass_flag_values(SECTIONS.values(), flag_values)
+    model_dir = values.pop("model_dir", None) or os.path.join("runs", f"mmsr_x{values.get('scale', 4)}")
+    config = make_config(values.pop("model"), model_dir, **values)
+    return config, make_mmsr_config(**dataclass_flag_values([MMSRConfig], flag_values))
+
+
+def classify(config, mmsr):
+    import numpy as np
+
+    from sr_keras.mmsr.training import equal_boundaries, tile_sets
+
+    given = mmsr.boundaries
+    sets, mmsr = tile_sets(config, mmsr)
+    sizes = {k: len(v) for k, v in sets.items()}
+    total = sum(sizes.values())
+    print(f"{total} LR tiles of {mmsr.tile}px (overlap {mmsr.overlap}), {_boundaries_text(mmsr, given)}:")
+    for k in range(mmsr.num_classes):
+        print(f"  class {k}: {sizes.get(k, 0)} tiles ({100 * sizes.get(k, 0) / total:.0f}%)")
+    if given is not None:
+        values = np.concatenate([s.tvat for s in sets.values()])
+        thirds = equal_boundaries(values, 3)
+        print(f"boundaries that split these tiles into equal thirds: --mmsr_boundaries={thirds[0]:g},{thirds[1]:g}")
+
+
+def _boundaries_text(mmsr, given):
+    from sr_keras.mmsr.config import PAPER_BOUNDARIES
+
+    values = ", ".join(f"{b:g}" for b in mmsr.boundaries)
+    if given is not None:
+        return f"TVAT boundaries {values} (--mmsr_boundaries)"
+    paper = ",".join(f"{b:g}" for b in PAPER_BOUNDARIES)
+    return (f"TVAT boundaries {values}, calibrated on the training tiles into {mmsr.num_classes} equal classes "
+            f"(the seed's fixed ones: --mmsr_boundaries={paper})")
+
+
+def _class_processes(config, mmsr, argv):
+    """--parallel: one `python -m sr_keras.mmsr train --mmsr_class=K` process per class; their summaries."""
+    import json
+
+    from sr_keras.mmsr.training import class_dir
+
+    gpus = config.runtime.gpus
+    forwarded = [a for a in argv if not a.startswith(("--parallel", "--noparallel", "--mmsr_class",
+                                                      "--mmsr_boundaries"))]
+    forwarded.append("--mmsr_boundaries=" + ",".join(repr(b) for b in mmsr.boundaries))  # the ones chosen here
+    jobs = {}
+    for k in range(mmsr.num_classes):
+        command = [sys.executable, "-m", "sr_keras.mmsr", "train", f"--mmsr_class={k}",
+                   f"--model_dir={config.runtime.model_dir}", *forwarded]
+        env = dict(os.environ)
+        if gpus:  # side by side: process k gets GPU k mod N to itself
+            env["CUDA_VISIBLE_DEVICES"] = str(k % gpus)
+            command = [a for a in command if not a.startswith("--gpus")] + ["--gpus=1"]
+        jobs[k] = subprocess.Popen(command, env=env)
+    for k, job in jobs.items():
+        if job.wait():
+            raise RuntimeError(f"class {k} training failed (exit {job.returncode})")
+    summaries = {}
+    for k in jobs:
+        with open(os.path.join(class_dir(config, k), "summary.json")) as handle:
+            summaries[k] = json.load(handle)
+    return summaries
+
+
+def train(config, mmsr, argv):
+    from sr_keras.mmsr import training
+
+    training.check(config, mmsr)
+    given = mmsr.boundaries
+    sets, mmsr = training.tile_sets(config, mmsr)
+    print(_boundaries_text(mmsr, given), file=sys.stderr)
+    training.check_classes(sets, mmsr)
+    sizes, steps = {k: len(v) for k, v in sets.items()}, training.class_steps(
+        {k: len(v) for k, v in sets.items()}, config.optim.steps)
+    for k in range(mmsr.num_classes):
+        if mmsr.only_class in (None, k):
+            blocks, layers = mmsr.depths[k]
+            print(f"class {k}: {sizes[k]} tiles, {steps[k]} steps, depth {blocks}-{layers}", file=sys.stderr)
+    if mmsr.only_class is not None:
+        training.train_class(config, mmsr, mmsr.only_class, sets)
+        return None
+    began = time.perf_counter()
+    if FLAGS.parallel:
+        summaries = _class_processes(config, mmsr, argv)
+    else:
+        from sr_keras.training import distribute
+
+        strategy = distribute.make_strategy(config.runtime.strategy, config.runtime.gpus, config.runtime.cpu_replicas)
+        summaries = {k: training.train_class(config, mmsr, k, sets, strategy) for k in range(mmsr.num_classes)}
+    seconds = time.perf_counter() - began
+    manifest = training.write_manifest(config, mmsr, sets, summaries, seconds, FLAGS.parallel)
+    print(f"MMSR trained in {seconds:.0f} s wall; manifest {manifest}", file=sys.stderr)
+    return manifest
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] not in ("train", "classify"):
+        raise app.UsageError("usage: python -m sr_keras.mmsr {train,classify} [flags]")
+    from sr_keras.cli.common import exit_interrupted
+    from sr_keras.data.io import DataError
+    from sr_keras.training.run import TrainingInterrupted
+
+    try:
+        config, mmsr = configs_from_flags(FLAGS)
+        if argv[1] == "classify":
+            classify(config, mmsr)
+        else:
+            train(config, mmsr, sys.argv[2:])
+    except TrainingInterrupted as interrupted:
+        exit_interrupted(interrupted, "sr_keras.mmsr")
+    except (ValueError, DataError, FileNotFoundError, RuntimeError) as error:
+        print(f"error: {flag_error(error)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run():
+    """The console script `sr-mmsr`."""
+    from sr_keras.cli.common import run_cli
+
+    run_cli(main, positional=True)
+
+
+if __name__ == "__main__":
+    run()
