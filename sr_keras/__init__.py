@@ -1,10 +1,12 @@
 """sr_keras: single-image super-resolution for TensorFlow 2 / Keras 3.
 
-Importing the package registers every custom layer with Keras, so `.keras` files written by sr_keras load
-with `keras.saving.load_model(path)` and the default `safe_mode=True`. TensorFlow's C++ start-up lines, and the
-"failed call to cuInit" line of the first device listing on machines without a GPU, are kept off stderr during
-the import (`SR_KERAS_VERBOSE=1` shows them); under `python -m sr_keras.<command>` its later INFO and WARNING
-lines are kept off too (`TF_CPP_MIN_LOG_LEVEL=2`, unless set or --verbose is given).
+`import sr_keras` is light: it imports no TensorFlow, so `sr_keras.download` and the commands' `--help` start
+at once. The units load when first used (`sr_keras.models`, `sr_keras.layers`, ...; `sr_keras.build_model`,
+`sr_keras.MODELS` and `sr_keras.pretrained` load on first access). Importing `sr_keras.layers` (which every
+model unit does) registers the custom layers with Keras, so `.keras` files written by sr_keras load with
+`keras.saving.load_model(path)` and the default `safe_mode=True`; `sr_keras.models.load_generator(path)` does
+both. TensorFlow's C++ start-up lines are kept off stderr when sr_keras imports it (`SR_KERAS_VERBOSE=1` shows
+them; see sr_keras/_quiet.py).
 
 TensorFlow's oneDNN kernels are switched on (`TF_ENABLE_ONEDNN_OPTS=1`, unless the variable is already set) when
 sr_keras is imported before TensorFlow, as its command-line tools are. TensorFlow enables them by itself only on
@@ -14,32 +16,29 @@ project's AMD EPYC (AVX2) test machine took 1.49x as long to upscale a 500x350 p
 rounds float sums in another order (differences of float32 rounding, as on any other CPU where TensorFlow
 enables it); `TF_ENABLE_ONEDNN_OPTS=0` restores TensorFlow's own choice.
 """
+import importlib
 import os
-import sys
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # read once, when TensorFlow is first imported
 
-from sr_keras._quiet import filtered_stderr, verbose  # noqa: E402
-
-if sys.argv[:1] == ["-m"] and not verbose():
-    # `python -m sr_keras.<command>`: Python imports this package while it locates the command (sys.argv[0] is
-    # still "-m"), so TensorFlow is imported before the command's own code runs. Its INFO and WARNING lines
-    # (a PNG's iCCP profile, tf.data's notes) are kept off the command's stderr from here; --verbose keeps them.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-with filtered_stderr():  # TensorFlow's C++ start-up lines (see sr_keras/_quiet.py); SR_KERAS_VERBOSE=1 keeps them
-    from sr_keras import layers
-    from sr_keras import models
-    from sr_keras import pretrained
-    from sr_keras.models import MODELS, build_model
-
-    # The first device listing prints "failed call to cuInit" on machines without a GPU; listing the physical
-    # devices does not initialise them, so memory growth and visible devices can still be set afterwards.
-    import tensorflow as _tf
-
-    _tf.config.list_physical_devices()
-    del _tf
-
 __version__ = "0.1.0"
+
+_LAZY = {"layers": ("sr_keras.layers", None), "models": ("sr_keras.models", None),
+         "pretrained": ("sr_keras.pretrained", None), "MODELS": ("sr_keras.models", "MODELS"),
+         "build_model": ("sr_keras.models", "build_model")}
+
+
+def __getattr__(name):
+    """`sr_keras.models`, `sr_keras.build_model`, ... imported on first access (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'sr_keras' has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = importlib.import_module(module)
+    return value if attribute is None else getattr(value, attribute)
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = ["layers", "models", "pretrained", "MODELS", "build_model", "__version__"]

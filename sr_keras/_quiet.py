@@ -81,3 +81,19 @@ def filtered_stderr(native_logs=False):
         kept = [line for line in b"".join(chunks).splitlines(keepends=True) if not _is_noise(line, native_logs)]
         if kept:
             os.write(2, b"".join(kept))
+
+
+def import_tensorflow():
+    """Imports TensorFlow, if nothing has yet, with its start-up lines filtered, and lists the physical devices
+    (the first listing prints "failed call to cuInit" on machines without a GPU; listing does not initialise
+    the devices, so memory growth and visible devices can still be set afterwards).
+
+    `import sr_keras` does not import TensorFlow; each unit that uses it calls this before its first TensorFlow
+    or Keras import, so whichever unit comes first imports it quietly.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    with filtered_stderr():
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()

@@ -18,6 +18,9 @@ figure a paper reports, is the evaluation protocol (`PROTOCOLS`):
   non-benchmark sets, which is how its DIV2K validation tables are computed (EDSR 34.61 / 30.92 / 28.95 dB
   for the baseline at x2 / x3 / x4). EDSR-PyTorch reports no SSIM there; the SSIMs shown use the same border.
 """
+from sr_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 import dataclasses
 import os
 

@@ -5,6 +5,9 @@ FLOPs per image (one multiply and one add per weight and output pixel); a Dense 
 self-attention 2 * N^2 * (C/8 + C/2) for its two matrix products over N positions (plus its 1x1 convs).
 Element-wise work (biases, activations, normalisation) is not counted.
 """
+from sr_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 import time
 
 import keras

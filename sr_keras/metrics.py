@@ -26,6 +26,9 @@ References:
     Z. Wang, A. C. Bovik, H. R. Sheikh, E. P. Simoncelli, "Image Quality Assessment: From Error Visibility to
     Structural Similarity", IEEE Trans. Image Processing 13(4), 2004.
 """
+from sr_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 import math
 
 import tensorflow as tf

@@ -3,6 +3,10 @@ allows; library code never imports a command-line module, and training never imp
 import ast
 import pathlib
 import re
+import subprocess
+import sys
+
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "sr_keras"
@@ -102,3 +106,23 @@ def test_each_launcher_only_runs_its_command():
 def test_no_module_is_longer_than_400_lines():
     lengths = {path.relative_to(ROOT): len(path.read_text().splitlines()) for path in PACKAGE.rglob("*.py")}
     assert not {path: n for path, n in lengths.items() if n > 400}
+
+
+def test_the_package_and_its_foundations_import_without_tensorflow():
+    """`import sr_keras` is light, and `sr_keras.download` (standard library only) pulls in neither TensorFlow
+    nor numpy: a fresh interpreter is the only place where that can be seen."""
+    code = ("import sys, sr_keras, sr_keras.download, sr_keras.progress, sr_keras.checks, sr_keras.files\n"
+            "heavy = sorted(m for m in ('tensorflow', 'keras', 'numpy') if m in sys.modules)\n"
+            "print(','.join(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert result.stdout.strip() == "", result.stdout
+
+
+def test_the_lazy_names_of_the_package_load_their_units():
+    import sr_keras
+
+    assert sr_keras.MODELS is sr_keras.models.MODELS
+    assert sr_keras.build_model is sr_keras.models.build_model
+    assert {"layers", "models", "pretrained", "build_model"} <= set(dir(sr_keras))
+    with pytest.raises(AttributeError, match="no attribute 'nothere'"):
+        sr_keras.nothere  # noqa: B018

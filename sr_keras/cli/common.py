@@ -6,6 +6,9 @@ Exit codes of every command: 0 success (and --help); 2 an error the user can fix
 one line starting with "error:"); 1 an unexpected internal error (one line; --verbose shows the traceback);
 130 / 143 training interrupted by SIGINT / SIGTERM after saving a checkpoint.
 """
+from sr_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 import dataclasses
 import os
 import sys

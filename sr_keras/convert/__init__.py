@@ -19,6 +19,9 @@ Sources (`SOURCES`; the layout is detected from the tensors' names when `source`
 - `krasserm`: krasserm/super-resolution's Keras 2 `.h5` weights (EDSR, WDSR-B with tensorflow-addons weight
   norm, SRResNet / SRGAN generator), read with h5py, `krasserm.py`.
 
+Each model's `ModelSpec.sources` (`sr_keras.models.MODELS`) names the sources converting into it; a conversion
+whose model does not list its source is refused, so the registry says what converts into what.
+
 Discriminators are not generators and so not among `SOURCES` / `convert_file`: BasicSR's `UNetDiscriminatorSN`
 (Real-ESRGAN's, spectral norm) converts with `convert_unet_discriminator_sn(read_state_dict(path))`,
 `realesrgan.py`, and BasicSR's `VGGStyleDiscriminator` (ESRGAN's) with
@@ -34,6 +37,9 @@ to TensorFlow's `depth_to_space` order ((dy * r + dx) * C + c); spectral norm's 
 `weight_u` -> u, `weight_v` -> v reordered from (in, kh, kw) to the kernel's (kh, kw, in). A missing, extra or
 mis-shaped tensor stops the conversion with one line naming it.
 """
+from sr_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 import functools
 import os
 

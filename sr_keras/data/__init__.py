@@ -18,6 +18,9 @@ Getting DIV2K:
                                            under root, resuming and skipping finished folders (the command
                                            line: python -m sr_keras.download_div2k --root data/div2k)
 """
+from sr_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 from sr_keras.data.degrade import bicubic_degrade, imresize, modcrop, quantize_uint8
 from sr_keras.data.div2k import div2k, div2k_tfds
 from sr_keras.data.div2k_download import download_div2k

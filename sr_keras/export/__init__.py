@@ -15,6 +15,9 @@ One module per format (`saved_model`, `litert`, `onnx`, `openvino`), each with
 `convert(model, path, input_size, quantization)` returning the converter's description; `runtime` loads an
 export in its own runtime; `verify` checks it. The runtimes are optional: `pip install "sr_keras[deploy]"`.
 """
+from sr_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 import os
 
 from sr_keras.export import litert, onnx, openvino, saved_model

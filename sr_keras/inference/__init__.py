@@ -9,6 +9,9 @@
 - `plan_tiles` / `default_max_memory` / `MemoryBudgetError`: the tile size and batch that keep a whole upscale
   under a memory budget (`upscale(..., max_memory=...)`, `python -m sr_keras.upscale --max_memory=1GB`).
 """
+from sr_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 from sr_keras.inference.ensemble import self_ensemble
 from sr_keras.inference.memory import (
     DEFAULT_MAX_ATTENTION_BYTES, AttentionMemoryError, MemoryBudgetError, attention_bytes, check_attention_memory,

@@ -1,4 +1,7 @@
 """Custom Keras layers of sr_keras; every class is registered for `.keras` serialisation."""
+from sr_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 import contextlib
 
 import keras

@@ -7,6 +7,9 @@
 - `router`: `MMSRRouter` sends each LR tile to its class's model; with `sr_keras.inference.upscale(router,
   image, tile=...)` (or `python -m sr_keras.upscale --mmsr_dir=...`) it reconstructs whole images.
 """
+from sr_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 from sr_keras.mmsr.router import MANIFEST, MMSRRouter, load_router, save_manifest
 from sr_keras.mmsr.tiles import TileSet, class_tile_sets, classify, cut_tiles, tile_grid
 

@@ -7,6 +7,9 @@
     >>> model_scale(model)                              # read from the model's metadata, kept in .keras files
     4
 """
+from sr_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 import dataclasses
 import inspect
 from typing import Callable, Optional

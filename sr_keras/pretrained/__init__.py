@@ -21,6 +21,9 @@ Two kinds of presets:
   neither the network nor torch. `weights=` (CLI `--weights`) takes the original file or a converted `.keras`
   file from anywhere, offline.
 """
+from sr_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 import os
 import tarfile
 import zipfile

@@ -9,6 +9,9 @@
   the original had it, the learning-rate schedule; `losses`; `ema`; `distribute`: the tf.distribute strategy;
 - `run`: `train(config)`; `checkpoints`, `logs`, `progress`: what a run writes and shows.
 """
+from sr_keras._quiet import import_tensorflow
+
+import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 from sr_keras.checks import ConfigError
 from sr_keras.training.build import build_trainer
 from sr_keras.training.config import GAN_MODELS, TRAINABLE_MODELS, TrainConfig, make_config
