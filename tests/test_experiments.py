@@ -33,7 +33,7 @@ FULL_SCALE = [p for p in FLAGFILES if not p.stem.endswith("_cpu")]
 pytestmark = pytest.mark.filterwarnings("ignore:Even though the `tf.config.experimental_run_functions_eagerly`")
 
 # Trainable generator parameters of the full-size files and recipes: the originals' counts (EDSR-PyTorch,
-# wdsr_ntire2018, SRGAN; A-SRResNet: the README table).
+# wdsr_ntire2018, SRGAN; A-SRResNet: the model table of docs/pretrained.md).
 GENERATOR_PARAMS = {
     "edsr_paper": 43_089_923, "edsr_baseline": 1_517_571, "mdsr": 7_953_987, "wdsr_a": 2_388_080,
     "wdsr_b": 615_088, "srresnet": 1_550_659, "srgan": 1_550_659, "srgan_8gpu": 1_550_659,

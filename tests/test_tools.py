@@ -1,7 +1,7 @@
 """The training benchmark runs end to end on a tiny configuration and writes a consistent JSON report.
 
-The real figures come from `python tools/bench_train.py` on an idle machine (README); this only guards the
-tool itself: every model row, the per-round pairing with the matmul ceiling and the kernel bound.
+The real figures come from `python tools/bench_train.py` on an idle machine (docs/benchmarks.md); this only
+guards the tool itself: every model row, the per-round pairing with the matmul ceiling and the kernel bound.
 """
 import json
 import pathlib

@@ -111,7 +111,7 @@ def test_class_tile_sets_split_real_training_photos():
 
 def test_default_boundaries_split_real_training_tiles_into_thirds():
     """The seed's fixed boundaries (2, 4) split the embedded photos' tiles unevenly; the calibrated default
-    gives the equal thirds the README promises."""
+    gives the equal thirds docs/training.md promises."""
     from sr_keras.data import embedded_photos
     from sr_keras.mmsr.tiles import cut_tiles
     from sr_keras.mmsr.training import equal_boundaries
