@@ -16,15 +16,20 @@ from sr_keras.training.trainers import GANTrainer, PixelTrainer, RealESRGANTrain
 # --num_filters / --num_res_blocks -> the builder argument of that meaning (BasicSR's names for its networks)
 _SIZE_ARGUMENTS = {"num_filters": ("num_filters", "num_feat"), "num_res_blocks": ("num_res_blocks", "num_block",
                                                                                    "num_conv")}
+# The discriminator's HR crop side -> its builder argument (the U-Net one takes any size and has none)
+_HR_SIZE_ARGUMENTS = ("hr_size", "input_size")
+
+
+def _arguments(builder, values):
+    """{the builder's argument: value} for {(its possible names): value}; values of None left out."""
+    parameters = inspect.signature(builder).parameters
+    return {next(name for name in names if name in parameters): value for names, value in values.items()
+            if value is not None}
 
 
 def _generator_overrides(config):
-    overrides = {}
-    parameters = inspect.signature(sr_models.get_spec(config.generator_name).builder).parameters
-    for setting, names in _SIZE_ARGUMENTS.items():
-        value = getattr(config.model, setting)
-        if value is not None:
-            overrides[next(name for name in names if name in parameters)] = value
+    overrides = _arguments(config.generator_spec.builder,
+                           {names: getattr(config.model, setting) for setting, names in _SIZE_ARGUMENTS.items()})
     if config.has_attention:
         overrides["pool_size"] = config.model.pool_size
     return overrides
@@ -41,17 +46,14 @@ def build_generators(config):
 
 def build_discriminator(config):
     """The GAN's discriminator for HR crops of `crop_size * scale` pixels (the U-Net one takes any size)."""
-    if config.discriminator_name == "unet_discriminator_sn":
-        return sr_models.build_model("unet_discriminator_sn", num_feat=config.gan.discriminator_filters or 64)
-    if config.discriminator_name == "vgg_style_discriminator":
-        return sr_models.build_model("vgg_style_discriminator", input_size=config.data.crop_size * config.model.scale,
-                                     num_feat=config.gan.discriminator_filters or 64)
-    overrides = {"hr_size": config.data.crop_size * config.model.scale}
-    if config.gan.discriminator_layers is not None:
-        overrides["num_layers"] = config.gan.discriminator_layers
-    if config.gan.discriminator_filters is not None:
-        overrides["num_filters"] = config.gan.discriminator_filters
-    if config.has_attention:
+    spec = sr_models.get_spec(config.discriminator_name)
+    parameters = inspect.signature(spec.builder).parameters
+    values = {_SIZE_ARGUMENTS["num_filters"]: config.gan.discriminator_filters,
+              ("num_layers",): config.gan.discriminator_layers}  # validated: given only to builders taking them
+    if any(name in parameters for name in _HR_SIZE_ARGUMENTS):
+        values[_HR_SIZE_ARGUMENTS] = config.data.crop_size * config.model.scale
+    overrides = _arguments(spec.builder, values)
+    if spec.has_attention:
         overrides["pool_size"] = config.model.pool_size
     return sr_models.build_model(config.discriminator_name, **overrides)
 
@@ -115,7 +117,7 @@ def _trainer(config, strategy, generators):
                                    usm_target=config.optim.usm_target, loss_range=config.optim.loss_range)
             return trainer, dict(trainer.optimizers)
         discriminator = build_discriminator(config)
-        if config.model.name == "realesrgan":
+        if config.per_pixel_gan:
             weights = None if config.gan.vgg_weights == "random" else (config.gan.vgg_weights or "imagenet")
             trainer = RealESRGANTrainer(strategy, generators, discriminator, make_optimizer(config.optim),
                                         make_optimizer(config.optim), losses.vgg19_preactivation_features(

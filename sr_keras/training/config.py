@@ -20,18 +20,19 @@ from typing import Optional
 from sr_keras.checks import ConfigError
 from sr_keras.data.pipeline import DEGRADATIONS
 from sr_keras.data.realesrgan import RealESRGANSettings
-from sr_keras.models import MODELS
+from sr_keras.models import DISCRIMINATORS, GENERATORS, MODELS
 from sr_keras.training import recipes
 from sr_keras.training.optimizers import OPTIMIZERS
 from sr_keras.training.validation import validate
 
-# GAN model: (its generator, its discriminator). Real-ESRGAN's generator can be any single-scale generator
-# (--generator); by default its own, RRDBNet.
-GAN_MODELS = {"srgan": ("srresnet", "srgan_discriminator"), "a_srgan": ("a_srresnet", "a_srgan_discriminator"),
-              "realesrgan": ("rrdbnet", "unet_discriminator_sn")}
+# GAN model: (its generator, its discriminator), from the generators' `GANSpec`s. A GAN with `any_generator`
+# (Real-ESRGAN's) trains any single-scale generator (--generator); by default its own.
+GAN_MODELS = {spec.gan.name: (name, spec.gan.discriminator) for name, spec in MODELS.items() if spec.gan}
 # Discriminators with one probability per crop (the layer "probability" after "logits"), which GANTrainer takes.
-PROBABILITY_DISCRIMINATORS = ("srgan_discriminator", "a_srgan_discriminator", "vgg_style_discriminator")
-TRAINABLE_MODELS = tuple(name for name, spec in MODELS.items() if spec.kind != "discriminator") + tuple(GAN_MODELS)
+PROBABILITY_DISCRIMINATORS = tuple(name for name in DISCRIMINATORS if not MODELS[name].per_pixel)
+# GANs whose own discriminator is one of those, so --discriminator can swap it.
+SWAPPABLE_DISCRIMINATOR_GANS = tuple(gan for gan, (_, d) in GAN_MODELS.items() if d in PROBABILITY_DISCRIMINATORS)
+TRAINABLE_MODELS = GENERATORS + tuple(GAN_MODELS)
 DATA_KINDS = ("embedded", "folder", "paired", "div2k", "tfds")
 DIV2K_TRACKS = ("bicubic", "unknown", "x8", "mild", "difficult")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
@@ -204,8 +205,22 @@ class TrainConfig:
         return self.gan.discriminator or GAN_MODELS[self.model.name][1]
 
     @property
+    def generator_spec(self):
+        return MODELS[self.generator_name]
+
+    @property
+    def gan_spec(self):
+        """The `GANSpec` of a GAN model (held by its own generator's spec), else None."""
+        return MODELS[GAN_MODELS[self.model.name][0]].gan if self.is_gan else None
+
+    @property
+    def per_pixel_gan(self):
+        """A GAN whose discriminator gives a logit per pixel (Real-ESRGAN's U-Net), trained as Real-ESRGAN."""
+        return self.is_gan and MODELS[self.discriminator_name].per_pixel
+
+    @property
     def is_multiscale(self):
-        return MODELS[self.generator_name].kind == "multiscale_generator"
+        return self.generator_spec.kind == "multiscale_generator"
 
     @property
     def train_scales(self):
@@ -213,7 +228,7 @@ class TrainConfig:
 
     @property
     def has_attention(self):
-        return self.generator_name == "a_srresnet"
+        return self.generator_spec.has_attention
 
     @property
     def protocol(self):
@@ -293,8 +308,9 @@ def make_config(model=None, model_dir=None, recipe=None, **changes):
     if values.get("crop_size") is None:
         values["crop_size"] = max(1, WDSR_HR_CROP // scale) if isinstance(scale, int) and scale > 0 else 24
     values["model_dir"] = model_dir or values.get("model_dir") or os.path.join("runs", f"{model}_x{scale}")
-    if model in ("a_srresnet", "a_srgan"):
-        values.setdefault("eval_pool_size", 4)
+    generator = MODELS.get(values.get("generator") or GAN_MODELS.get(model, (model,))[0])
+    if generator is not None and generator.eval_pool_size is not None:  # an unknown --generator: validate says so
+        values.setdefault("eval_pool_size", generator.eval_pool_size)
     sections = {}
     for section, cls in SECTIONS.items():
         own = {FIELDS[k][1]: _normalise(FIELDS[k][1], v) for k, v in values.items() if FIELDS[k][0] == section}

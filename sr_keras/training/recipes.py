@@ -5,12 +5,13 @@
 
 A recipe fixes what a paper fixes (model size, scale, crop, batch, loss, optimiser schedule, steps, GAN
 losses) and nothing about where the run happens (data location, devices, directories, cadence of logs). When
-no recipe is named, the model's paper recipe (`PAPER_RECIPES`) applies. Every value is written once, here;
-`experiments/*.flags` only add the run settings.
+no recipe is named, the model's paper recipe applies: the first its `ModelSpec` lists (`PAPER_RECIPES`, checked
+against `RECIPES` on import). Every value is written once, here; `experiments/*.flags` only add the run settings.
 """
 import dataclasses
 
 from sr_keras.checks import ConfigError
+from sr_keras.models import MODELS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,12 +134,33 @@ RECIPES = {recipe.name: recipe for recipe in (
     for scale in (4, 2)
 )}
 
-# The recipe that applies to each model when no --recipe is given.
-PAPER_RECIPES = {"edsr": "edsr_paper", "edsr_baseline": "edsr_baseline_paper", "mdsr": "mdsr_paper",
-                 "mdsr_baseline": "mdsr_baseline_paper", "wdsr_a": "wdsr_a_paper", "wdsr_b": "wdsr_b_paper",
-                 "srresnet": "srresnet_paper", "srgan": "srgan_paper", "a_srresnet": "a_srresnet_paper",
-                 "a_srgan": "a_srgan_paper", "realesrgan": "realesrgan_x4plus", "rrdbnet": "rrdbnet_psnr_paper",
-                 "srvgg_compact": "realesrnet_x4plus"}
+
+def paper_recipes(models):
+    """{trainable model: the recipe that applies to it when no --recipe is given}, from the registry `models`
+    (`sr_keras.models.MODELS`): the first of a generator's `ModelSpec.recipes` and of a GAN's `GANSpec.recipes`.
+
+    Raises:
+        ValueError: a spec names a recipe that does not exist, or one that trains another model.
+    """
+    listed = []  # (trained model, recipe names)
+    for name, spec in models.items():
+        listed.append((name, spec.recipes))
+        if spec.gan:
+            listed += [(spec.gan.name, spec.gan.recipes), (name, spec.gan.init_recipes)]
+    papers = {}
+    for model, names in listed:
+        for recipe in names:
+            if recipe not in RECIPES:
+                raise ValueError(f"the registry lists the recipe {recipe!r} for {model}; there is no such recipe")
+            if RECIPES[recipe].model not in (None, model):
+                raise ValueError(f"the registry lists the recipe {recipe!r} for {model}; it trains "
+                                 f"{RECIPES[recipe].model}")
+        if names:
+            papers.setdefault(model, names[0])
+    return papers
+
+
+PAPER_RECIPES = paper_recipes(MODELS)
 
 
 def get(name):

@@ -1,11 +1,13 @@
 """Checks of a `TrainConfig` before anything is built: every error is a `ConfigError` naming the setting (the
 command line turns it into the flag). `config.make_config` and `TrainConfig.replace` call `validate`."""
 import dataclasses
+import inspect
 import os
 
 from sr_keras.checks import ConfigError, positive_int
 from sr_keras.data.pipeline import check_degradation_crop
-from sr_keras.models import MODELS, get_spec
+from sr_keras.models import GENERATORS, MODELS, get_spec
+from sr_keras.training import recipes
 
 
 def validate(config):
@@ -74,13 +76,14 @@ def validate(config):
     if data.batch_size % replicas:
         raise ConfigError("batch_size", f"{data.batch_size} must be divisible by the {replicas} replicas")
     if not config.has_attention and model.pool_size != 1:
-        raise ConfigError("pool_size", f"only applies to a_srresnet / a_srgan, not {model.name}")
+        raise ConfigError("pool_size", f"only applies to {_attention_models()}, not {model.name}")
     if not config.has_attention and model.eval_pool_size is not None:
-        raise ConfigError("eval_pool_size", f"only applies to a_srresnet / a_srgan, not {model.name}")
+        raise ConfigError("eval_pool_size", f"only applies to {_attention_models()}, not {model.name}")
     _validate_gan(config)
     if config.is_gan and not gan.init_from and not gan.from_scratch:
-        first = {"a_srgan": "a_srresnet", "srgan": "srresnet"}.get(model.name, config.generator_name)
-        recipe = f" --recipe=realesrnet_x{model.scale}plus" if model.name == "realesrgan" else ""
+        first = config.generator_name
+        recipe = next((f" --recipe={name}" for name in config.gan_spec.init_recipes
+                       if recipes.get(name).values.get("scale") == model.scale), "")
         raise ConfigError("init_from", f"{model.name} starts from a trained {first} (the paper's two steps): train "
                                        f"it first (python -m sr_keras.train --model={first}{recipe}), then pass "
                                        f"--init_from=<its generator_final_x{model.scale}.keras>; or give "
@@ -93,33 +96,47 @@ def validate(config):
 
 def _validate_gan(config):
     model, gan = config.model, config.gan
-    if gan.discriminator is not None:
-        if model.name not in ("srgan", "a_srgan"):
-            raise ConfigError("discriminator", f"only applies to srgan and a_srgan, not {model.name}")
-        if gan.discriminator == "vgg_style_discriminator":
-            hr_size = config.data.crop_size * model.scale
-            if hr_size not in (128, 256):
-                raise ConfigError("crop_size", f"vgg_style_discriminator takes HR crops of 128 or 256 px; crop_size "
-                                               f"{config.data.crop_size} x{model.scale} gives {hr_size}")
-            if gan.discriminator_layers is not None:
-                raise ConfigError("discriminator_layers", "vgg_style_discriminator has a fixed depth")
+    swappable = [name for name, spec in _gans() if not MODELS[spec.discriminator].per_pixel]
+    if gan.discriminator is not None and model.name not in swappable:
+        raise ConfigError("discriminator", f"only applies to {' and '.join(swappable)}, not {model.name}")
+    if config.is_gan:
+        discriminator = MODELS[config.discriminator_name]
+        hr_size = config.data.crop_size * model.scale
+        if discriminator.hr_sizes and hr_size not in discriminator.hr_sizes:
+            raise ConfigError("crop_size", f"{config.discriminator_name} takes HR crops of "
+                                           f"{' or '.join(map(str, discriminator.hr_sizes))} px; crop_size "
+                                           f"{config.data.crop_size} x{model.scale} gives {hr_size}")
+        if gan.discriminator_layers is not None and "num_layers" not in inspect.signature(
+                discriminator.builder).parameters:
+            raise ConfigError("discriminator_layers", f"{config.discriminator_name} has a fixed depth")
     if model.generator is not None:
-        if model.name != "realesrgan":
-            raise ConfigError("generator", f"only applies to --model=realesrgan, not {model.name}")
+        if not (config.is_gan and config.gan_spec.any_generator):
+            names = [name for name, spec in _gans() if spec.any_generator]
+            raise ConfigError("generator", f"only applies to --model={'/'.join(names)}, not {model.name}")
         spec = MODELS.get(model.generator)
         if spec is None or spec.kind != "generator":
             names = ", ".join(n for n, s in MODELS.items() if s.kind == "generator")
             raise ConfigError("generator", f"must be a single-scale generator ({names}), got {model.generator!r}")
-    if model.name == "realesrgan":
-        if gan.discriminator_layers is not None:
-            raise ConfigError("discriminator_layers", "the U-Net discriminator of realesrgan has a fixed depth")
+    if config.per_pixel_gan:  # Real-ESRGAN's training (RealESRGANTrainer)
         if gan.d_steps != 1:
-            raise ConfigError("d_steps", "realesrgan alternates one generator and one discriminator step")
+            raise ConfigError("d_steps", f"{model.name} alternates one generator and one discriminator step")
         if gan.gan_order != "g_first":
-            raise ConfigError("gan_order", "realesrgan updates the generator first, as Real-ESRGAN does (g_first)")
-    if (model.name == "realesrgan") != (gan.content_loss == "perceptual") and config.is_gan:
-        raise ConfigError("content_loss", "perceptual is Real-ESRGAN's loss: --model=realesrgan takes it and only "
+            raise ConfigError("gan_order", f"{model.name} updates the generator first, as Real-ESRGAN does (g_first)")
+    if config.is_gan and config.per_pixel_gan != (gan.content_loss == "perceptual"):
+        names = "/".join(name for name, spec in _gans() if MODELS[spec.discriminator].per_pixel)
+        raise ConfigError("content_loss", f"perceptual is Real-ESRGAN's loss: --model={names} takes it and only "
                                           f"it (got --model={model.name} --content_loss={gan.content_loss})")
+
+
+def _gans():
+    """[(GAN name, its GANSpec)] of the registry."""
+    return [(spec.gan.name, spec.gan) for spec in MODELS.values() if spec.gan]
+
+
+def _attention_models():
+    """The generators with attention and their GANs, for messages ("a_srresnet / a_srgan")."""
+    names = [name for name in GENERATORS if MODELS[name].has_attention]
+    return " / ".join(names + [MODELS[name].gan.name for name in names if MODELS[name].gan])
 
 
 def _validate_degradation(config):
