@@ -211,7 +211,17 @@ def check_scale(architecture, scales, scale):
         raise ConversionError(f"the checkpoint is {architecture} x{'/'.join(map(str, scales))}, not x{scale}")
 
 
-def report(source, architecture, arguments, scales, reader):
-    """The conversion report every converter returns (the number of tensors read from `reader`)."""
+def report(source, architecture, arguments, scales, tensors):
+    """The conversion report every converter returns (`tensors`: the number read).
+
+    Raises:
+        ConversionError: `source` is not among the model's converter sources (`ModelSpec.sources` of
+            `sr_keras.models`, which says what converts into each model).
+    """
+    import sr_keras.models as sr_models
+
+    if source not in sr_models.get_spec(architecture).sources:
+        raise ConversionError(f"the registry does not list {source!r} among the sources of {architecture} "
+                              f"(ModelSpec.sources: {', '.join(sr_models.get_spec(architecture).sources)})")
     return {"source": source, "architecture": architecture, "arguments": arguments, "scales": list(scales),
-            "tensors": len(reader.used)}
+            "tensors": tensors}

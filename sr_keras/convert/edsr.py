@@ -109,8 +109,9 @@ def convert_edsr_pytorch(tensors, scale=None):
     reader = Reader(tensors)
     reader.used |= {f"{name}.{part}" for name in ("sub_mean", "add_mean") for part in ("weight", "bias")} & set(
         tensors)
-    if architecture.startswith("mdsr"):
-        models = sr_models.get_spec(architecture).builder(scales=scales, **arguments)
+    spec = sr_models.get_spec(architecture)
+    if spec.kind == "multiscale_generator":
+        models = spec.builder(scales=scales, **arguments)
         assignments = {}
         for index, s in enumerate(scales):
             assignments.update(_edsr_pytorch_layers(reader, s, f"x{s}_", arguments["num_res_blocks"],
@@ -129,7 +130,7 @@ def convert_edsr_pytorch(tensors, scale=None):
         targets = [model]
     reader.leftover(f"an {architecture} checkpoint")
     assign(targets, assignments, architecture)
-    return model, report(EDSR_PYTORCH, architecture, arguments, scales, reader)
+    return model, report(EDSR_PYTORCH, architecture, arguments, scales, len(reader.used))
 
 
 def convert_basicsr(tensors, scale=None):
@@ -150,4 +151,4 @@ def convert_basicsr(tensors, scale=None):
     assignments["tail_conv"] = reader.conv("conv_last")
     reader.leftover(f"a BasicSR {architecture} checkpoint")
     assign([model], assignments, architecture)
-    return model, report(BASICSR, architecture, arguments, scales, reader)
+    return model, report(BASICSR, architecture, arguments, scales, len(reader.used))

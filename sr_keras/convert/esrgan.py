@@ -89,7 +89,7 @@ def convert_rrdbnet(tensors, layout, scale=None):
                 assignments[f"body_{b}_rdb{d}_conv{i}"] = reader.conv(dense.format(b=b, d=d, i=i))
     reader.leftover(f"a {layout} RRDBNet checkpoint")
     assign([model], assignments, architecture)
-    return model, report(layout, architecture, arguments, scales, reader)
+    return model, report(layout, architecture, arguments, scales, len(reader.used))
 
 
 def detect_srvgg(tensors):
@@ -129,7 +129,7 @@ def convert_srvgg(tensors, scale=None):
     assignments[f"body_{last}"] = reader.conv(f"body.{last}", shuffle=scales[0])
     reader.leftover(f"a Real-ESRGAN {architecture} checkpoint")
     assign([model], assignments, architecture)
-    return model, report(REALESRGAN, architecture, arguments, scales, reader)
+    return model, report(REALESRGAN, architecture, arguments, scales, len(reader.used))
 
 
 def detect_realesrgan(tensors):
@@ -147,10 +147,12 @@ def detect_realesrgan(tensors):
 
 def convert_realesrgan(tensors, scale=None):
     """(model, report) of a BasicSR / Real-ESRGAN RRDBNet or SRVGGNetCompact state dict."""
-    architecture, _, _ = detect_realesrgan(tensors)
-    if architecture == "rrdbnet":
-        return convert_rrdbnet(tensors, REALESRGAN, scale)
-    return convert_srvgg(tensors, scale)
+    detect_realesrgan(tensors)  # one of the two, or the error naming both
+    try:
+        detect_rrdbnet(tensors, REALESRGAN)
+    except ConversionError:
+        return convert_srvgg(tensors, scale)
+    return convert_rrdbnet(tensors, REALESRGAN, scale)
 
 
 def convert_vgg_style_discriminator(tensors):
@@ -184,4 +186,4 @@ def convert_vgg_style_discriminator(tensors):
     reader.leftover("a BasicSR VGGStyleDiscriminator checkpoint")
     assign([model], assignments, "vgg_style_discriminator")
     return model, report("basicsr", "vgg_style_discriminator", {"input_size": input_size, "num_feat": num_feat}, (),
-                         reader)
+                         len(reader.used))

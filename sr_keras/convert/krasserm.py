@@ -20,7 +20,7 @@ The models are krasserm's `model/edsr.py`, `model/wdsr.py`, `model/srgan.py`:
 
 import numpy as np
 
-from sr_keras.convert._common import ConversionError, assign, existing_file, optional_import
+from sr_keras.convert._common import ConversionError, assign, existing_file, optional_import, report
 
 KRASSERM = "krasserm"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -96,15 +96,13 @@ def detect(layers):
         skip = layers[skips[0]][1]["kernel"]
         scale = int(round((skip.shape[-1] / 3) ** 0.5))
         body = [w for i, (_, w) in enumerate(layers) if i not in skips][1:-1]
-        if body and body[0]["kernel"].shape[:2] == (1, 1):
-            per_block, architecture = 3, "wdsr_b"
-        else:
-            per_block, architecture = 2, "wdsr_a"
+        low_rank = bool(body) and body[0]["kernel"].shape[:2] == (1, 1)  # WDSR-B's 1x1 convs
+        per_block, architecture = (3, "wdsr_b") if low_rank else (2, "wdsr_a")
         if not body or len(body) % per_block:
             raise ConversionError(f"{len(body)} body convolutions do not make whole {architecture} blocks")
         arguments = {"num_filters": num_filters, "num_res_blocks": len(body) // per_block,
                      "expansion": body[0]["kernel"].shape[-1] // num_filters, "res_scale": 1.0}
-        if architecture == "wdsr_b":
+        if low_rank:
             low_rank = body[1]["kernel"].shape[-1]
             arguments["low_rank_ratio"] = 0.8 if int(num_filters * 0.8) == low_rank else (low_rank + 0.5) / num_filters
         return architecture, arguments, (scale,)
@@ -143,14 +141,16 @@ def convert(layers, scale=None):
     model = sr_models.build_model(architecture, scale=scales[0], **arguments)
     targets = [layer for layer in model.layers if layer.weights]
     sources = list(layers)
-    if architecture.startswith("wdsr"):  # the skip conv's place in Keras 2's layer order varies: take it by shape
+    weight_norm = any(_kind(w) == "weight_norm_conv" for _, w in layers)  # WDSR
+    if weight_norm:  # the skip conv's place in Keras 2's layer order varies: take it by shape
         skip = next(i for i, (_, w) in enumerate(sources) if w["kernel"].shape[:3] == (5, 5, 3))
         sources.append(sources.pop(skip))
         targets.sort(key=lambda layer: layer.name == "skip_conv")
     if len(sources) != len(targets):
         raise ConversionError(f"the file has {len(sources)} layers with weights, {architecture} x{scales[0]} "
                               f"{arguments} has {len(targets)}")
-    bias_gain = EDSR_SCALING if architecture == "edsr_baseline" else 1.0
+    plain = all(_kind(w) == "conv" for _, w in layers)  # EDSR: plain convolutions only
+    bias_gain = EDSR_SCALING if plain else 1.0
     assignments = {}
     for layer, (name, weights) in zip(targets, sources):
         try:
@@ -159,5 +159,4 @@ def convert(layers, scale=None):
             raise ConversionError(f"layer {name} has no {missing.args[0]} weight for {layer.name}") from None
     assign([model], assignments, architecture)
     count = sum(len(w) for _, w in layers)
-    return model, {"source": KRASSERM, "architecture": architecture, "arguments": arguments, "scales": list(scales),
-                   "tensors": count}
+    return model, report(KRASSERM, architecture, arguments, scales, count)

@@ -18,7 +18,7 @@ original's on the same image).
     >>> from sr_keras.convert.realesrgan import convert_unet_discriminator_sn
     >>> model, report = convert_unet_discriminator_sn(read_state_dict("RealESRGAN_x4plus_netD.pth"))
 """
-from sr_keras.convert._common import ConversionError, Reader, assign, in_weight_order
+from sr_keras.convert._common import ConversionError, Reader, assign, in_weight_order, report
 
 BASICSR = "basicsr"
 ARCHITECTURE = "unet_discriminator_sn"
@@ -66,5 +66,4 @@ def convert_unet_discriminator_sn(tensors, skip_connection=True):
     assignments["conv9"] = reader.conv("conv9")
     reader.leftover("a BasicSR UNetDiscriminatorSN checkpoint")
     assign([model], assignments, architecture)
-    return model, {"source": BASICSR, "architecture": architecture, "arguments": arguments, "scales": [],
-                   "tensors": len(reader.used)}
+    return model, report(BASICSR, architecture, arguments, [], len(reader.used))

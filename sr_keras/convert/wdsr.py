@@ -25,7 +25,7 @@ constant offset of the first convolution's output at the image border, hence the
 """
 import re
 
-from sr_keras.convert._common import ConversionError, Reader, assign
+from sr_keras.convert._common import ConversionError, Reader, assign, report
 
 NTIRE2018 = "wdsr"
 YCHFAN = "wdsr_ychfan"
@@ -99,7 +99,7 @@ def convert_ntire2018(tensors, scale=None, res_scale=1.0):
     s = scales[0]
     reader = Reader(tensors)
     model = sr_models.build_model(architecture, scale=s, **arguments)
-    convs = ("0", "2", "3") if architecture == "wdsr_b" else ("0", "2")
+    convs = ("0", "2", "3") if "low_rank_ratio" in arguments else ("0", "2")  # WDSR-B's low-rank conv
     assignments = {"head_conv": reader.weight_norm_conv("head.0")}
     for i in range(arguments["num_res_blocks"]):
         for number, index in enumerate(convs, start=1):
@@ -108,8 +108,7 @@ def convert_ntire2018(tensors, scale=None, res_scale=1.0):
     assignments["skip_conv"] = reader.weight_norm_conv("skip.0", shuffle=s)
     reader.leftover(f"a wdsr_ntire2018 {architecture} checkpoint")
     assign([model], assignments, architecture)
-    return model, {"source": NTIRE2018, "architecture": architecture, "arguments": arguments, "scales": [s],
-                   "tensors": len(reader.used)}
+    return model, report(NTIRE2018, architecture, arguments, [s], len(reader.used))
 
 
 def convert_ychfan(tensors, scale=None):
@@ -129,5 +128,4 @@ def convert_ychfan(tensors, scale=None):
     assignments["skip_conv"] = reader.weight_norm_conv("skip.0", shuffle=s, bias_gain=2.0)
     reader.leftover(f"a ychfan/wdsr {architecture} checkpoint")
     assign([model], assignments, architecture)
-    return model, {"source": YCHFAN, "architecture": architecture, "arguments": arguments, "scales": [s],
-                   "tensors": len(reader.used)}
+    return model, report(YCHFAN, architecture, arguments, [s], len(reader.used))
