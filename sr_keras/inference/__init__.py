@@ -2,6 +2,9 @@
 
 - `upscale(model, path_or_array, tile=..., self_ensemble=..., pool_size=...)`: uint8 in the input's layout.
 - `predict(model, lr_float_rgb, ...)`: float32, unclipped.
+- `upscale_to_file(model, path_or_array, png_path, ...)`: the same, streamed band by band into a PNG.
+- `make_plan` / `run_plan` / `ArraySink`: the steps these compose (one plan of tiles, batch and checks per
+  image, then its run into a sink of rows).
 - `infer_scale(model)`: the model's integer factor.
 - `self_ensemble(fn, lr)`: the EDSR+ geometric self-ensemble of any function.
 - `attention_bytes` / `check_attention_memory` / `AttentionMemoryError`: the attention-map memory of models
@@ -17,10 +20,12 @@ from sr_keras.inference.memory import (
     DEFAULT_MAX_ATTENTION_BYTES, AttentionMemoryError, MemoryBudgetError, attention_bytes, check_attention_memory,
     default_max_memory, plan_tiles)
 from sr_keras.inference.tiling import blend_weights, tile_starts
-from sr_keras.inference.upscale import infer_scale, predict, upscale
+from sr_keras.inference.plan import ArraySink, Plan, make_plan, run_plan
+from sr_keras.inference.runner import infer_scale
+from sr_keras.inference.upscale import predict, upscale, upscale_to_file
 
 __all__ = [
-    "DEFAULT_MAX_ATTENTION_BYTES", "AttentionMemoryError", "MemoryBudgetError", "attention_bytes", "blend_weights",
-    "check_attention_memory", "default_max_memory", "infer_scale", "plan_tiles", "predict", "self_ensemble",
-    "tile_starts", "upscale",
+    "DEFAULT_MAX_ATTENTION_BYTES", "ArraySink", "AttentionMemoryError", "MemoryBudgetError", "Plan",
+    "attention_bytes", "blend_weights", "check_attention_memory", "default_max_memory", "infer_scale", "make_plan",
+    "plan_tiles", "predict", "run_plan", "self_ensemble", "tile_starts", "upscale", "upscale_to_file",
 ]

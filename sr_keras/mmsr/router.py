@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from sr_keras.data.tvat import DEFAULT_BOUNDARIES, DEFAULT_THRESHOLD, tvat
 from sr_keras.files import write_json
-from sr_keras.inference.upscale import compiled
+from sr_keras.inference.runner import compiled
 from sr_keras.mmsr.tiles import classify
 
 MANIFEST = "mmsr.json"
