@@ -13,9 +13,7 @@ or only the class `--mmsr_class` names. It then writes `<model_dir>/mmsr.json` f
 checkpoints and resumes like any training run: re-running the command continues unfinished classes.
 """
 import os
-import subprocess
 import sys
-import time
 
 from absl import app, flags
 
@@ -43,90 +41,20 @@ def configs_from_flags(flag_values):
 def classify(config, mmsr):
     import numpy as np
 
+    from sr_keras.mmsr.run import boundaries_text
     from sr_keras.mmsr.training import equal_boundaries, tile_sets
 
     given = mmsr.boundaries
     sets, mmsr = tile_sets(config, mmsr)
     sizes = {k: len(v) for k, v in sets.items()}
     total = sum(sizes.values())
-    print(f"{total} LR tiles of {mmsr.tile}px (overlap {mmsr.overlap}), {_boundaries_text(mmsr, given)}:")
+    print(f"{total} LR tiles of {mmsr.tile}px (overlap {mmsr.overlap}), {boundaries_text(mmsr, given)}:")
     for k in range(mmsr.num_classes):
         print(f"  class {k}: {sizes.get(k, 0)} tiles ({100 * sizes.get(k, 0) / total:.0f}%)")
     if given is not None:
         values = np.concatenate([s.tvat for s in sets.values()])
         thirds = equal_boundaries(values, 3)
         print(f"boundaries that split these tiles into equal thirds: --mmsr_boundaries={thirds[0]:g},{thirds[1]:g}")
-
-
-def _boundaries_text(mmsr, given):
-    from sr_keras.mmsr.config import PAPER_BOUNDARIES
-
-    values = ", ".join(f"{b:g}" for b in mmsr.boundaries)
-    if given is not None:
-        return f"TVAT boundaries {values} (--mmsr_boundaries)"
-    paper = ",".join(f"{b:g}" for b in PAPER_BOUNDARIES)
-    return (f"TVAT boundaries {values}, calibrated on the training tiles into {mmsr.num_classes} equal classes "
-            f"(the seed's fixed ones: --mmsr_boundaries={paper})")
-
-
-def _class_processes(config, mmsr, argv):
-    """--parallel: one `python -m sr_keras.mmsr train --mmsr_class=K` process per class; their summaries."""
-    import json
-
-    from sr_keras.mmsr.training import class_dir
-
-    gpus = config.runtime.gpus
-    forwarded = [a for a in argv if not a.startswith(("--parallel", "--noparallel", "--mmsr_class",
-                                                      "--mmsr_boundaries"))]
-    forwarded.append("--mmsr_boundaries=" + ",".join(repr(b) for b in mmsr.boundaries))  # the ones chosen here
-    jobs = {}
-    for k in range(mmsr.num_classes):
-        command = [sys.executable, "-m", "sr_keras.mmsr", "train", f"--mmsr_class={k}",
-                   f"--model_dir={config.runtime.model_dir}", *forwarded]
-        env = dict(os.environ)
-        if gpus:  # side by side: process k gets GPU k mod N to itself
-            env["CUDA_VISIBLE_DEVICES"] = str(k % gpus)
-            command = [a for a in command if not a.startswith("--gpus")] + ["--gpus=1"]
-        jobs[k] = subprocess.Popen(command, env=env)
-    for k, job in jobs.items():
-        if job.wait():
-            raise RuntimeError(f"class {k} training failed (exit {job.returncode})")
-    summaries = {}
-    for k in jobs:
-        with open(os.path.join(class_dir(config, k), "summary.json")) as handle:
-            summaries[k] = json.load(handle)
-    return summaries
-
-
-def train(config, mmsr, argv):
-    from sr_keras.mmsr import training
-
-    training.check(config, mmsr)
-    given = mmsr.boundaries
-    sets, mmsr = training.tile_sets(config, mmsr)
-    print(_boundaries_text(mmsr, given), file=sys.stderr)
-    training.check_classes(sets, mmsr)
-    sizes, steps = {k: len(v) for k, v in sets.items()}, training.class_steps(
-        {k: len(v) for k, v in sets.items()}, config.optim.steps)
-    for k in range(mmsr.num_classes):
-        if mmsr.only_class in (None, k):
-            blocks, layers = mmsr.depths[k]
-            print(f"class {k}: {sizes[k]} tiles, {steps[k]} steps, depth {blocks}-{layers}", file=sys.stderr)
-    if mmsr.only_class is not None:
-        training.train_class(config, mmsr, mmsr.only_class, sets)
-        return None
-    began = time.perf_counter()
-    if FLAGS.parallel:
-        summaries = _class_processes(config, mmsr, argv)
-    else:
-        from sr_keras.training import distribute
-
-        strategy = distribute.make_strategy(config.runtime.strategy, config.runtime.gpus, config.runtime.cpu_replicas)
-        summaries = {k: training.train_class(config, mmsr, k, sets, strategy) for k in range(mmsr.num_classes)}
-    seconds = time.perf_counter() - began
-    manifest = training.write_manifest(config, mmsr, sets, summaries, seconds, FLAGS.parallel)
-    print(f"MMSR trained in {seconds:.0f} s wall; manifest {manifest}", file=sys.stderr)
-    return manifest
 
 
 def main(argv):
@@ -141,7 +69,9 @@ def main(argv):
         if argv[1] == "classify":
             classify(config, mmsr)
         else:
-            train(config, mmsr, sys.argv[2:])
+            from sr_keras.mmsr.run import train_classes
+
+            train_classes(config, mmsr, FLAGS.parallel, sys.argv[2:])
     except TrainingInterrupted as interrupted:
         exit_interrupted(interrupted, "sr_keras.mmsr")
     except (ValueError, DataError, FileNotFoundError, RuntimeError) as error:
