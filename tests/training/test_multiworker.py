@@ -8,7 +8,7 @@ import sys
 import keras
 import numpy as np
 
-import sr_keras  # noqa: F401  (registers the custom layers for loading)
+import sr_keras.layers  # noqa: F401  (registers the custom layers for loading)
 from tests.conftest import wall_clock_limit
 
 STEPS = 6
