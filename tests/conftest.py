@@ -16,6 +16,9 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as `import sr_keras` sets
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+pytest.register_assert_rewrite("tests.harness")  # its asserts report their values, as a test's do
+
 import tensorflow as tf  # noqa: E402
 
 _cpus = tf.config.list_physical_devices("CPU")

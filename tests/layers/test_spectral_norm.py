@@ -5,7 +5,7 @@ as a matrix W of shape [out, fan_in]; in training mode one power iteration v = n
 normalise(W v) from the stored u, then sigma = u^T W v with u, v constant, output = layer(x; W / sigma); in
 eval mode the stored u, v give sigma. The gradient of sum(output * g) with respect to W follows from
 d(W/sigma)/dW = I/sigma - (W/sigma^2) (u v^T), which the test derives by hand. When PyTorch is installed the
-same layer is compared with `torch.nn.utils.spectral_norm` itself when PyTorch is installed.
+same layer is compared with `torch.nn.utils.spectral_norm` itself.
 """
 import numpy as np
 import pytest
@@ -13,8 +13,21 @@ import tensorflow as tf
 import keras
 
 from sr_keras.layers import SpectralNorm
+from tests.harness import run_layer_test
 
 RTOL = 1e-5
+
+
+@pytest.mark.parametrize("make_layer,input_shape,output_shape", [
+    (lambda: keras.layers.Conv2D(5, 3, padding="same"), (1, 8, 8, 4), (1, 8, 8, 5)),
+    (lambda: keras.layers.Dense(6), (3, 7), (3, 6)),
+], ids=["conv", "dense"])
+def test_layer_contract(make_layer, input_shape, output_shape, tmp_path):
+    """The wrapped layer and u, v survive the `.keras` file (u and v after a training-mode call)."""
+    x = np.random.default_rng(0).normal(size=input_shape).astype("float32")
+    run_layer_test(SpectralNorm, lambda: {"layer": make_layer(), "power_iterations": 2}, x, tmp_path,
+                   expected_output_shape=output_shape, expected_num_trainable_weights=2,
+                   expected_num_non_trainable_weights=2)
 
 
 def _normalise(x):
@@ -100,18 +113,6 @@ def _plain_output_tensor(layer, x, kernel):
     return out + inner.bias
 
 
-def test_serialises_and_keeps_u(tmp_path):
-    inputs = keras.Input((8, 8, 3))
-    outputs = SpectralNorm(keras.layers.Conv2D(4, 3, padding="same"), power_iterations=2)(inputs)
-    model = keras.Model(inputs, outputs)
-    model(np.ones((1, 8, 8, 3), "float32"), training=True)
-    model.save(tmp_path / "m.keras")
-    loaded = keras.saving.load_model(tmp_path / "m.keras")
-    x = np.random.default_rng(0).normal(size=(1, 8, 8, 3)).astype("float32")
-    np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), rtol=1e-6, atol=1e-6)
-    assert loaded.layers[-1].power_iterations == 2
-
-
 @pytest.mark.parametrize("kind", ["conv", "dense"])
 def test_matches_torch_spectral_norm(kind):
     """The same weights, u and v in `torch.nn.utils.spectral_norm`: outputs in training and eval mode, the
@@ -170,3 +171,14 @@ def test_files_saved_with_keras_spectral_normalization_still_load(tmp_path):
     assert isinstance(loaded.layers[-1], keras.layers.SpectralNormalization)
     x = np.random.default_rng(0).normal(size=(1, 8, 8, 3)).astype("float32")
     np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.xfail(strict=True, reason="sr_keras.layers.SpectralNorm: the wrapped layer is built without the "
+                   "wrapper's name scope when a model is loaded or copied; `EMA.averaged_copy` matches weights by "
+                   "path and so skips every spectral-normalised kernel and bias")
+def test_weight_paths_survive_loading(tmp_path):
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, SpectralNorm(keras.layers.Conv2D(4, 3, name="conv"), name="conv_sn")(inputs))
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert [w.path for w in loaded.weights] == [w.path for w in model.weights]
