@@ -1,11 +1,17 @@
 """Model builders of sr_keras and the registry behind `--model`.
 
-    >>> from sr_keras.models import build_model, model_scale
+    >>> from sr_keras.models import build_model, get_spec, model_scale
     >>> model = build_model("wdsr_b", scale=4)          # float RGB [0, 255] in, [0, 255] out, any size
     >>> disc = build_model("srgan_discriminator", hr_size=96)
     >>> unet = build_model("unet_discriminator_sn")     # per-pixel logits for any size, a multiple of 8
     >>> model_scale(model)                              # read from the model's metadata, kept in .keras files
     4
+    >>> get_spec("a_srresnet").gan.discriminator, get_spec("a_srresnet").eval_pool_size
+    ('a_srgan_discriminator', 4)
+
+`MODELS` holds one `ModelSpec` per model, under its builder's name: everything the package knows about it
+(attention and pool sizes, its GAN pair, its training recipes, the converters' sources). Training and
+conversion read it instead of testing model names.
 """
 from sr_keras._quiet import import_tensorflow
 
