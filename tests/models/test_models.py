@@ -4,6 +4,7 @@ import pytest
 
 from sr_keras import layers as L
 from sr_keras.models import (DISCRIMINATORS, GENERATORS, MODELS, build_model, count_params, mdsr, srresnet)
+from tests.harness import run_model_test
 
 # ../shared/REFERENCE.md section 1: (name, builder arguments, trainable count, non-trainable count)
 REFERENCE_COUNTS = [
@@ -81,7 +82,8 @@ def _generator_cases():
 
 
 @pytest.mark.parametrize("name,scale", list(_generator_cases()))
-def test_generator_maps_odd_sizes_and_survives_keras_round_trip(name, scale, tmp_path):
+def test_generator_maps_odd_sizes_at_every_scale(name, scale):
+    """(The `.keras` file and config of every generator: tests/models/test_model_metadata.py.)"""
     kwargs = dict(TINY[name])
     if MODELS[name].kind == "multiscale_generator":
         kwargs["scales"] = (scale, 2) if scale != 2 else (2, 3)
@@ -90,10 +92,6 @@ def test_generator_maps_odd_sizes_and_survives_keras_round_trip(name, scale, tmp
     sr = model(lr, training=False).numpy()
     assert sr.shape == (2, 17 * scale, 23 * scale, 3)
     assert np.isfinite(sr).all()
-    path = tmp_path / f"{name}_x{scale}.keras"
-    model.save(path)
-    loaded = keras.saving.load_model(path)  # default safe_mode=True
-    np.testing.assert_allclose(loaded(lr, training=False).numpy(), sr, rtol=1e-5, atol=1e-3)
 
 
 def test_every_discriminator_is_of_a_tested_kind():
@@ -109,9 +107,7 @@ def test_discriminator_outputs_probabilities_and_round_trips(name, tmp_path):
     assert out.shape == (3, 1) and ((out > 0) & (out < 1)).all()
     logits_layer = model.get_layer("logits_sn" if name.startswith("a_") else "logits")
     assert model.get_layer("probability").input is logits_layer.output
-    path = tmp_path / f"{name}.keras"
-    model.save(path)
-    np.testing.assert_allclose(keras.saving.load_model(path)(hr, training=False).numpy(), out, rtol=1e-5, atol=1e-6)
+    run_model_test(model, hr, tmp_path, atol=1e-6)
     with pytest.raises(ValueError):
         model(np.zeros((1, 48, 48, 3), "float32"))  # fixed crop size
 
@@ -123,9 +119,7 @@ def test_pixel_discriminator_outputs_logits_of_any_size_and_round_trips(name, tm
     out = model(hr, training=False).numpy()
     assert out.shape == (3, 32, 32, 1) and np.isfinite(out).all()
     assert model(hr[:1, :24, :16], training=False).shape == (1, 24, 16, 1)
-    path = tmp_path / f"{name}.keras"
-    model.save(path)
-    np.testing.assert_allclose(keras.saving.load_model(path)(hr, training=False).numpy(), out, rtol=1e-5, atol=1e-6)
+    run_model_test(model, hr, tmp_path, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", GENERATORS)
