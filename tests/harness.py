@@ -74,9 +74,8 @@ def run_layer_test(layer_cls, init_kwargs, input_data, tmp_path, expected_output
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(input_data)), output, rtol=1e-6, atol=1e-6)
 
     if expected_output_shape is not None:
-        shapes = [tuple(x.shape) for x in input_data] if several else tuple(input_data.shape)
         assert output.shape == tuple(expected_output_shape)
-        assert tuple(layer.compute_output_shape(shapes)) == tuple(expected_output_shape)
+        assert tuple(layer.compute_output_shape(_shapes(input_data))) == tuple(expected_output_shape)
     if expected_num_trainable_weights is not None:
         assert len(layer.trainable_weights) == expected_num_trainable_weights
     if expected_num_non_trainable_weights is not None:
@@ -117,6 +116,12 @@ def _as_json(config):
     return json.loads(json.dumps(config))
 
 
+def _shapes(input_data):
+    if isinstance(input_data, (list, tuple)):
+        return [tuple(x.shape) for x in input_data]
+    return tuple(input_data.shape)
+
+
 def _check_config(layer):
     config = layer.get_config()
     revived = type(layer).from_config(copy.deepcopy(config))  # a wrapper's from_config pops from its argument
@@ -136,7 +141,7 @@ def _check_policy(layer, init_kwargs, input_data, reference, policy):
     keras.config.set_dtype_policy(policy)
     try:
         other = type(layer)(**_arguments(init_kwargs))
-        other(input_data)
+        other.build(_shapes(input_data))
         other.set_weights(layer.get_weights())
         output = other(input_data)
     finally:

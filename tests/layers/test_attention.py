@@ -10,15 +10,14 @@ from tests.harness import run_layer_test
 
 @pytest.mark.parametrize("layer_cls,init_kwargs", [
     (L.SelfAttention2D, {"power_iterations": 2}),
-    (L.SelfAttention2D, {"spectral_norm": False}),
     (L.FlexibleSelfAttention, {"pool_size": 2}),
-], ids=["SelfAttention2D", "SelfAttention2D-plain", "FlexibleSelfAttention"])
+], ids=["SelfAttention2D", "FlexibleSelfAttention"])
 def test_layer_contract(layer_cls, init_kwargs, tmp_path):
-    """16 channels (query and key 2, value 8); 7 x 9 is not a multiple of the pool size."""
+    """16 channels (query and key 2, value 8); 7 x 9 is not a multiple of the pool size. Weights: four 1x1
+    kernels and gamma, the u and v of each kernel's spectral norm."""
     x = np.random.default_rng(0).normal(size=(1, 7, 9, 16)).astype("float32")
-    sn = init_kwargs.get("spectral_norm", True)
     run_layer_test(layer_cls, init_kwargs, x, tmp_path, expected_output_shape=(1, 7, 9, 16),
-                   expected_num_trainable_weights=5, expected_num_non_trainable_weights=8 if sn else 0)
+                   expected_num_trainable_weights=5, expected_num_non_trainable_weights=8)
 
 
 def _attention_pair(channels=16, pool_size=1, gamma=0.7):
