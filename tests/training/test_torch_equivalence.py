@@ -8,7 +8,7 @@ The PyTorch side is written here after the originals' training code, with `torch
   `tests.test_convert.TorchEDSR` (EDSR-PyTorch's structure) and reaches Keras through `sr_keras.convert`.
 - WDSR-B: JiahuiYu/wdsr_ntire2018 `wdsr_b.py` (trained with EDSR-PyTorch's trainer): every convolution under
   `weight_norm`, so the gradient reaches g and v as PyTorch's reparametrisation sends it; L1 on [0, 255],
-  lr 1e-3. The module is `tests.test_convert_sources.NtireWDSR`, converted with `sr_keras.convert`.
+  lr 1e-3. The module is `tests.convert.test_sources.NtireWDSR`, converted with `sr_keras.convert`.
 - SRResNet and SRGAN (G and D): BasicSR's `SRModel` (MSE on [0, 1]) and `SRGANModel.optimize_parameters`
   (generator update against the current discriminator, whose batch norm runs in training mode; then the
   discriminator on HR and on the SR computed before the generator's update, detached; BCE with logits). The
