@@ -63,6 +63,23 @@ def test_training_page_python_examples_run(tmp_path, monkeypatch):
     assert int(namespace["state"]["iterations"]) == 1
 
 
+def test_every_dotted_name_of_the_readme_and_pages_exists():
+    """`sr_keras.a.b` written in the README or a docs page names a module or an attribute that exists."""
+    names = set(re.findall(r"\bsr_keras(?:\.\w+)+", "\n".join([README, *PAGES.values()])))
+    assert len(names) > 20
+    for name in sorted(names):
+        parts = name.split(".")
+        for count in range(len(parts), 0, -1):
+            try:
+                found = importlib.import_module(".".join(parts[:count]))
+                break
+            except ImportError:
+                continue
+        for attribute in parts[count:]:
+            assert hasattr(found, attribute), f"{name}: no {attribute}"
+            found = getattr(found, attribute)
+
+
 def test_model_table_matches_tools_model_table():
     printed = subprocess.run([sys.executable, str(ROOT / "tools" / "model_table.py")], check=True,
                              capture_output=True, text=True).stdout.strip().splitlines()
