@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 import sr_keras.layers  # noqa: F401  (registers the custom layers, which loading a `.keras` file needs)
+import sr_keras.models  # noqa: F401  (registers SRGenerator, the generators' model class)
 
 # The mixed policies training sets (`sr_keras.training.build`: float16 on a GPU, bfloat16 on a CPU); float32, the
 # default, is the policy of the layer every other check runs on.
