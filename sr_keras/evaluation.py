@@ -46,8 +46,8 @@ class Protocol:
 
 
 PROTOCOLS = {
-    "benchmark": Protocol("benchmark", 0, "psnr_y", "Y channel, scale pixels cropped (BasicSR; EDSR-PyTorch "
-                                                    "benchmark sets: Set5, Set14, B100, Urban100, Manga109)"),
+    "benchmark": Protocol("benchmark", 0, "psnr_y", "Y channel, scale pixels cropped (BasicSR's and "
+                                                    "EDSR-PyTorch's rule for benchmark sets)"),
     "div2k": Protocol("div2k", 6, "psnr_rgb", "RGB, scale + 6 pixels cropped (EDSR-PyTorch utility.calc_psnr "
                                               "on DIV2K validation)"),
 }
@@ -174,7 +174,9 @@ def table(results, label="model"):
         label: the model's name in the table.
     """
     protocols = sorted({get_protocol(r.get("protocol", "benchmark")).name for r in results.values()})
-    lines = [f"protocol {', '.join(protocols)}: " + "; ".join(PROTOCOLS[p].source for p in protocols),
+    images = sorted({name for r in results.values() for name in r.get("images", ())})
+    scored = f" on {len(images)} image{'s' if len(images) != 1 else ''} ({_names(images)})" if images else ""
+    lines = [f"protocol {', '.join(protocols)}{scored}: " + "; ".join(PROTOCOLS[p].source for p in protocols),
              "| scale | method | PSNR RGB | SSIM RGB | PSNR Y | SSIM Y |", "| --- | --- | ---: | ---: | ---: | ---: |"]
     for scale in sorted(results):
         result = results[scale]
@@ -184,6 +186,11 @@ def table(results, label="model"):
             lines.append(f"| x{scale} | {row} | {mean['psnr_rgb']:.2f} | {mean['ssim_rgb']:.4f} | "
                          f"{mean['psnr_y']:.2f} | {mean['ssim_y']:.4f} |")
     return "\n".join(lines)
+
+
+def _names(images, shown=3):
+    stems = [os.path.splitext(name)[0] for name in images]
+    return ", ".join(stems[:shown]) + (f", ... {len(stems) - shown} more" if len(stems) > shown else "")
 
 
 def comparison_strip(lr, sr, hr, scale, max_height=256):

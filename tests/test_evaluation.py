@@ -3,6 +3,7 @@ each equal to an independent numpy computation of that protocol; the bicubic bas
 LR upscaled, as in BasicSR's and EDSR-PyTorch's evaluations."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -64,7 +65,7 @@ def _run(folder, protocol):
                             capture_output=True, text=True, timeout=wall_clock_limit(300),
                             env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"protocol {protocol}:" in result.stdout
+    assert re.search(rf"^protocol {protocol} on \d+ images? \(", result.stdout, re.MULTILINE), result.stdout
     return json.loads(output.read_text())
 
 
