@@ -54,7 +54,7 @@ def test_bench_realesrgan_writes_every_row(tmp_path):
     """tools/bench_realesrgan.py at a tiny size (SRVGGNetCompact alone, each row being a process importing PyTorch
     or TensorFlow): Real-ESRGAN tile 0 and tiled, sr_keras default and tiled, each with positive times and memory;
     the same parameter count on both sides. At the benchmark's sizes, the PyTorch RRDBNet has RealESRGAN_x4plus's
-    16,697,987 parameters, as `build_model("rrdbnet")` (tests/test_models.py)."""
+    16,697,987 parameters, as `build_model("rrdbnet")` (tests/models/test_models.py)."""
     pytest.importorskip("torch")
     from tools.torch_esrgan import BasicSRRRDBNet
 

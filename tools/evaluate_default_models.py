@@ -184,8 +184,8 @@ def write_card(report, runs_dir, path, wall_minutes=None):
                 lines.append(f"| x{scale} | {m['image']} | {m['psnr_y']:.2f} / {m['ssim_y']:.4f} | "
                              f"{b['psnr_y']:.2f} / {b['ssim_y']:.4f} | {m['psnr_y'] - b['psnr_y']:+.2f} |")
     lines += ["", "![bicubic, default model and HR crops at x2, x3 and x4](default_crops.png)", "",
-              "`tests/test_default_models.py` recomputes the scikit-image rows from the shipped models and checks "
-              "them against `default_eval.json` and the promised gains (at least 1.5 dB at x2 and 0.6 dB at x4).",
+              "`tests/pretrained/test_default_models.py` recomputes the scikit-image rows from the shipped models and "
+              "checks them against `default_eval.json` and the promised gains (at least 1.5 dB at x2 and 0.6 dB at x4).",
               ""]
     with atomic_path(path) as temporary:
         with open(temporary, "w") as handle:

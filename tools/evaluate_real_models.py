@@ -245,8 +245,8 @@ def write_card(report, runs_dir, path, wall_minutes=None, throughput=None):
                          f"{bic_mean:.2f} |")
         lines.append("")
     lines += ["![bicubic, default, real-photo and HR crops on camera-chain LR](real_crops.png)", "",
-              "`tests/test_real_models.py` recomputes the camera-chain figures from the shipped models and checks "
-              "them against `real_eval.json` and the promised gains.", ""]
+              "`tests/pretrained/test_real_models.py` recomputes the camera-chain figures from the shipped models and "
+              "checks them against `real_eval.json` and the promised gains.", ""]
     with atomic_path(path) as temporary:
         with open(temporary, "w") as handle:
             handle.write("\n".join(lines))

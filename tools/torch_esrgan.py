@@ -1,4 +1,4 @@
-"""Real-ESRGAN's PyTorch side, for `tools/bench_realesrgan.py` and `tests/test_convert_esrgan.py`: the two
+"""Real-ESRGAN's PyTorch side, for `tools/bench_realesrgan.py` and `tests/convert/test_esrgan.py`: the two
 generator families and the image-level logic of `RealESRGANer.enhance`. PyTorch is imported here only, never by
 the sr_keras package.
 
