@@ -80,7 +80,7 @@ def compare_weights(path_a, path_b):
     import keras
     import numpy as np
 
-    import sr_keras.layers  # noqa: F401 - registers the custom layers for loading
+    import sr_keras.models  # noqa: F401 - registers the layers and the generator class for loading
 
     a, b = keras.saving.load_model(path_a), keras.saving.load_model(path_b)
     squared_diff, squared_norm, worst, worst_name = 0.0, 0.0, 0.0, None

@@ -2,8 +2,8 @@
 
 `import sr_keras` is light: it imports no TensorFlow, so `sr_keras.download` and the commands' `--help` start
 at once. The units load when first used (`sr_keras.models`, `sr_keras.layers`, ...; `sr_keras.build_model`,
-`sr_keras.MODELS` and `sr_keras.pretrained` load on first access). Importing `sr_keras.layers` (which every
-model unit does) registers the custom layers with Keras, so `.keras` files written by sr_keras load with
+`sr_keras.MODELS` and `sr_keras.pretrained` load on first access). Importing `sr_keras.models` registers the
+custom layers and the generator class with Keras, so `.keras` files written by sr_keras load with
 `keras.saving.load_model(path)` and the default `safe_mode=True`; `sr_keras.models.load_generator(path)` does
 both. TensorFlow's C++ start-up lines are kept off stderr when sr_keras imports it (`SR_KERAS_VERBOSE=1` shows
 them; see sr_keras/_quiet.py).

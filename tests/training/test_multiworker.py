@@ -8,7 +8,7 @@ import sys
 import keras
 import numpy as np
 
-import sr_keras.layers  # noqa: F401  (registers the custom layers for loading)
+import sr_keras.models  # noqa: F401  (registers the layers and the generator class for loading)
 from tests.conftest import wall_clock_limit
 
 STEPS = 6
