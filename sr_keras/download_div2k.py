@@ -14,6 +14,7 @@ import os
 import sys
 
 from sr_keras.data import div2k_download as _div2k  # noqa: E402  (after the TensorFlow log level)
+from sr_keras.data.div2k_archives import TRACKS, track_scales
 
 PROG = "python -m sr_keras.download_div2k"
 
@@ -27,9 +28,9 @@ def _parser():
     parser.add_argument("--splits", nargs="+", default=list(_div2k.SPLITS), metavar="SPLIT",
                         help="train and/or valid (default: both)")
     parser.add_argument("--tracks", nargs="+", default=["bicubic"], metavar="TRACK",
-                        help="any of bicubic, unknown, x8, mild, difficult (default: bicubic)")
+                        help=f"any of {', '.join(TRACKS)} (default: bicubic)")
     parser.add_argument("--scales", nargs="+", type=int, default=None, metavar="S",
-                        help="scales of bicubic/unknown (default: 2 3 4); x8 is 8, mild and difficult are 4")
+                        help=f"scales of the tracks (default: all of them; {track_scales()})")
     parser.add_argument("--hr", dest="hr", action="store_true", default=True,
                         help="also get the HR archives (default)")
     parser.add_argument("--no_hr", dest="hr", action="store_false", help="skip the HR archives")

@@ -12,24 +12,16 @@ import os
 
 import tensorflow as tf
 
+from sr_keras.data.div2k_archives import HR, SPLITS, TRACKS
 from sr_keras.data.folders import paired_folders
 from sr_keras.data.io import DataError
 
-# track -> (scales, LR folder relative to root, with {split} and {scale}; LR file suffix after the stem)
-TRACKS = {
-    "bicubic": ((2, 3, 4), "DIV2K_{split}_LR_bicubic/X{scale}", "x{scale}"),
-    "unknown": ((2, 3, 4), "DIV2K_{split}_LR_unknown/X{scale}", "x{scale}"),
-    "x8": ((8,), "DIV2K_{split}_LR_x8", "x8"),
-    "mild": ((4,), "DIV2K_{split}_LR_mild", "x4m"),
-    "difficult": ((4,), "DIV2K_{split}_LR_difficult", "x4d"),
-}
-SPLITS = ("train", "valid")
 
 
 def div2k_lr_dir(root, split, track, scale):
     """The LR folder of a track in the official layout, e.g. `root/DIV2K_train_LR_bicubic/X4`."""
     _check(split, track, scale)
-    return os.path.join(os.fspath(root), TRACKS[track][1].format(split=split, scale=scale))
+    return os.path.join(os.fspath(root), TRACKS[track].folder.format(split=split, scale=scale))
 
 
 def _check(split, track, scale):
@@ -37,8 +29,8 @@ def _check(split, track, scale):
         raise ValueError(f"DIV2K split must be one of {SPLITS}, got {split!r}")
     if track not in TRACKS:
         raise ValueError(f"DIV2K track must be one of {tuple(TRACKS)}, got {track!r}")
-    if scale not in TRACKS[track][0]:
-        raise ValueError(f"DIV2K track {track!r} has scale(s) {TRACKS[track][0]}, not {scale!r}")
+    if scale not in TRACKS[track].scales:
+        raise ValueError(f"DIV2K track {track!r} has scale(s) {TRACKS[track].scales}, not {scale!r}")
 
 
 def div2k(root, split="train", track="bicubic", scale=4, skip_bad=False, verify="header"):
@@ -61,13 +53,13 @@ def div2k(root, split="train", track="bicubic", scale=4, skip_bad=False, verify=
     """
     _check(split, track, scale)
     root = os.fspath(root)
-    hr_dir = os.path.join(root, f"DIV2K_{split}_HR")
+    hr_dir = os.path.join(root, HR.folder.format(split=split))
     lr_dir = div2k_lr_dir(root, split, track, scale)
     for folder in (hr_dir, lr_dir):
         if not os.path.isdir(folder):
             raise DataError(f"DIV2K folder not found: {folder} (python -m sr_keras.download_div2k --root {root} "
                             f"--tracks {track} --scales {scale} downloads and checks the official archives)")
-    suffix = TRACKS[track][2].format(scale=scale)
+    suffix = TRACKS[track].suffix.format(scale=scale)
     return paired_folders(lr_dir, hr_dir, scale, name=f"div2k_{split}_{track}_x{scale}", skip_bad=skip_bad,
                           verify=verify, lr_suffix=suffix)
 

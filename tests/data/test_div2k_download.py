@@ -135,7 +135,7 @@ def test_archives_for_names(tool):
     assert [(a.name, a.folder, a.suffix) for a in both] == [
         ("DIV2K_train_LR_bicubic_X4.zip", "DIV2K_train_LR_bicubic/X4", "x4"),
         ("DIV2K_train_LR_x8.zip", "DIV2K_train_LR_x8", "x8")]
-    assert len(tool.archives_for(tool.SPLITS, tool.TRACK_SCALES, None, True)) == len(tool.ARCHIVES) == 20
+    assert len(tool.archives_for(tool.SPLITS, tool.TRACKS, None, True)) == len(tool.ARCHIVES) == 20
     hr = tool.archives_for(["train"], [], None, hr=True)[0]
     assert (hr.folder, hr.size, hr.url()) == ("DIV2K_train_HR", 3530603713,
                                               "https://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_train_HR.zip")
@@ -157,10 +157,10 @@ def test_layout_matches_sr_keras(tool):
 
     reader = importlib.import_module("sr_keras.data.div2k")
 
-    for archive in tool.archives_for(tool.SPLITS, tool.TRACK_SCALES, None, hr=False):
+    for archive in tool.archives_for(tool.SPLITS, tool.TRACKS, None, hr=False):
         assert reader.div2k_lr_dir("r", archive.split, archive.track, archive.scale) == os.path.join(
             "r", archive.folder)
-        assert reader.TRACKS[archive.track][2].format(scale=archive.scale) == archive.suffix
+        assert reader.TRACKS[archive.track].suffix.format(scale=archive.scale) == archive.suffix
 
 
 # -------------------------------------------------------------------------------------------------- download
