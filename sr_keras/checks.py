@@ -50,10 +50,23 @@ def positive_int(value, name, error=ValueError):
     return integer(value, name, minimum=1, error=error)
 
 
-def scale(value, supported=None, name="scale", error=ValueError):
-    """Checks an SR factor: a positive integer, and one of `supported` when given. Returns it as an int."""
+def scale(value, supported=None, owner=None, name="scale", error=ValueError):
+    """Checks an SR factor: a positive integer, and one of `supported` when given. Returns it as an int.
+
+    Args:
+        value: the factor to check.
+        supported: the factors allowed, or None for any positive integer.
+        owner: what supports them, for the message (e.g. a model's name).
+        name: the setting's name, for the message.
+        error: the exception class; `ConfigError` gets (name, message), any other class one message.
+
+    Raises:
+        `error`: "<name> must be a positive integer, got <value>", or "<owner> does not support scale <value>;
+            supported scales: 2, 3, 4" ("<name> <value> is not supported; ..." without an owner).
+    """
     value = positive_int(value, name, error=error)
     if supported is not None and value not in supported:
-        message = f"{value} is not supported; supported scales: {', '.join(map(str, supported))}"
-        raise error(name, message) if issubclass(error, ConfigError) else error(f"{name} {message}")
+        what = f"{owner} does not support scale {value}" if owner else f"{name} {value} is not supported"
+        message = f"{what}; supported scales: {', '.join(map(str, supported))}"
+        raise error(name, message) if issubclass(error, ConfigError) else error(message)
     return value

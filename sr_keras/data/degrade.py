@@ -23,7 +23,7 @@ import numbers
 
 import tensorflow as tf
 
-from sr_keras.checks import positive_int
+from sr_keras import checks
 
 __all__ = ["imresize", "modcrop", "bicubic_degrade", "quantize_uint8"]
 
@@ -293,10 +293,6 @@ def imresize(images, scale=None, output_size=None):
     return _resize(images, out_h, out_w, axis_scale(out_h, in_h), axis_scale(out_w, in_w))
 
 
-def _check_integer_scale(scale, name):
-    return positive_int(scale, f"{name} `scale`")
-
-
 def modcrop(images, scale):
     """Crops height and width down to multiples of ``scale``, keeping the top-left corner.
 
@@ -316,7 +312,7 @@ def modcrop(images, scale):
     """
     images = tf.convert_to_tensor(images)
     _check_rank(images, "modcrop")
-    scale = _check_integer_scale(scale, "modcrop")
+    scale = checks.scale(scale, name="modcrop `scale`")
     shape = tf.shape(images)
     height = images.shape[-3] if images.shape[-3] is not None else shape[-3]
     width = images.shape[-2] if images.shape[-2] is not None else shape[-2]
@@ -352,7 +348,7 @@ def bicubic_degrade(hr, scale):
         ValueError: for a wrong rank or a scale that is not a positive integer.
     """
     hr_cropped = modcrop(hr, scale)
-    scale = _check_integer_scale(scale, "bicubic_degrade")
+    scale = checks.scale(scale, name="bicubic_degrade `scale`")
     if scale == 1:
         return hr_cropped, tf.cast(hr_cropped, _compute_dtype(hr_cropped))
     shape = tf.shape(hr_cropped)

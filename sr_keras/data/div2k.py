@@ -12,6 +12,7 @@ import os
 
 import tensorflow as tf
 
+from sr_keras import checks
 from sr_keras.data.div2k_archives import HR, SPLITS, TRACKS
 from sr_keras.data.folders import paired_folders
 from sr_keras.data.io import DataError
@@ -29,8 +30,7 @@ def _check(split, track, scale):
         raise ValueError(f"DIV2K split must be one of {SPLITS}, got {split!r}")
     if track not in TRACKS:
         raise ValueError(f"DIV2K track must be one of {tuple(TRACKS)}, got {track!r}")
-    if scale not in TRACKS[track].scales:
-        raise ValueError(f"DIV2K track {track!r} has scale(s) {TRACKS[track].scales}, not {scale!r}")
+    checks.scale(scale, TRACKS[track].scales, owner=f"DIV2K track {track!r}")
 
 
 def div2k(root, split="train", track="bicubic", scale=4, skip_bad=False, verify="header"):

@@ -12,7 +12,7 @@ import warnings
 
 import tensorflow as tf
 
-from sr_keras.checks import positive_int
+from sr_keras import checks
 from sr_keras.data import io
 from sr_keras.data.degrade import imresize, quantize_uint8
 from sr_keras.data.io import DataError
@@ -97,7 +97,7 @@ def hr_files(paths, scale, name, skip_bad=False, verify="full"):
         DataError: no readable image, or an image smaller than the scale.
         ImageReadError: an unreadable file (unless `skip_bad`).
     """
-    scale = positive_int(scale, "scale")
+    scale = checks.scale(scale)
     infos = io.inspect_images(paths, skip_bad=skip_bad, full=verify == "full")
     if not infos:
         raise DataError(f"no readable image in {name}")
@@ -146,7 +146,7 @@ def paired_folders(lr_dir, hr_dir, scale, name=None, skip_bad=False, verify="ful
         DataError: a missing or empty directory, no LR file matching the scale, HR files without an LR
             partner (unless `skip_bad`), or sizes that do not agree with the scale.
     """
-    scale = positive_int(scale, "scale")
+    scale = checks.scale(scale)
     hr_files = io.list_images(hr_dir)
     lr_files = io.list_images(lr_dir)
     lr_by_stem = {}

@@ -3,6 +3,8 @@ Efficient Sub-Pixel Convolutional Neural Network", CVPR 2016)."""
 import keras
 import tensorflow as tf
 
+from sr_keras import checks
+
 
 @keras.saving.register_keras_serializable(package="sr_keras")
 class PixelShuffle(keras.layers.Layer):
@@ -18,10 +20,7 @@ class PixelShuffle(keras.layers.Layer):
 
     def __init__(self, scale, **kwargs):
         super().__init__(**kwargs)
-        scale = int(scale)
-        if scale < 1:
-            raise ValueError(f"PixelShuffle scale must be a positive integer, got {scale}")
-        self.scale = scale
+        self.scale = checks.scale(scale, name="PixelShuffle scale")
 
     def build(self, input_shape):
         depth = input_shape[-1]
@@ -66,10 +65,7 @@ class PixelUnshuffle(keras.layers.Layer):
 
     def __init__(self, scale, **kwargs):
         super().__init__(**kwargs)
-        scale = int(scale)
-        if scale < 1:
-            raise ValueError(f"PixelUnshuffle scale must be a positive integer, got {scale}")
-        self.scale = scale
+        self.scale = checks.scale(scale, name="PixelUnshuffle scale")
 
     def call(self, inputs):
         if self.scale == 1:

@@ -61,7 +61,7 @@ def test_div2k_errors_name_what_is_missing(div2k_tree):
     with pytest.raises(DataError, match=r"DIV2K folder not found: .*DIV2K_train_LR_bicubic/X3.*"
                                         r"python -m sr_keras\.download_div2k --root"):
         div2k(div2k_tree, split="train", track="bicubic", scale=3)
-    with pytest.raises(ValueError, match="track 'mild' has scale"):
+    with pytest.raises(ValueError, match="DIV2K track 'mild' does not support scale 2; supported scales: 4"):
         div2k(div2k_tree, track="mild", scale=2)
     with pytest.raises(ValueError, match="split must be one of"):
         div2k(div2k_tree, split="test")
