@@ -26,7 +26,7 @@ from sr_keras.data.div2k import div2k, div2k_tfds
 from sr_keras.data.div2k_download import download_div2k
 from sr_keras.data.folders import ImageSet, evaluation_set, hr_files, hr_folder, paired_folders
 from sr_keras.data.io import DataError, ImageReadError, inspect_images, list_images, read_image
-from sr_keras.data.pipeline import (DEGRADATIONS, distributed_training_dataset, evaluation_dataset,
+from sr_keras.data.pipeline import (DEGRADATIONS, distributed_training_dataset,
                                     interleave_scales, training_dataset)
 from sr_keras.data.realesrgan import RealESRGANSettings
 from sr_keras.data.samples import embedded_photos, photo_paths
@@ -35,7 +35,7 @@ from sr_keras.data.tvat import calibrate_tvat, tvat, tvat_class, vsp
 __all__ = [
     "DEGRADATIONS", "DataError", "ImageReadError", "ImageSet", "RealESRGANSettings", "bicubic_degrade",
     "calibrate_tvat", "distributed_training_dataset",
-    "div2k", "div2k_tfds", "download_div2k", "embedded_photos", "evaluation_dataset", "evaluation_set", "hr_files",
+    "div2k", "div2k_tfds", "download_div2k", "embedded_photos", "evaluation_set", "hr_files",
     "hr_folder", "imresize", "inspect_images", "interleave_scales", "list_images", "modcrop", "paired_folders",
     "photo_paths", "quantize_uint8", "read_image", "training_dataset", "tvat", "tvat_class", "vsp",
 ]

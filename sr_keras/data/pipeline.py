@@ -257,11 +257,6 @@ def distributed_training_dataset(strategy, source, crop_size, global_batch_size,
         lambda context: training_dataset(source, crop_size, global_batch_size, input_context=context, **kwargs))
 
 
-def evaluation_dataset(source):
-    """Whole images for validation: a tf.data.Dataset of {"lr", "hr", "path"}, one image each, in file order."""
-    return source.images(shuffle=False)
-
-
 def interleave_scales(datasets):
     """MDSR training: cycles through the scales, one whole batch of one scale at a time.
 
