@@ -18,10 +18,10 @@ import sys
 from absl import app, flags
 
 from sr_keras.cli.common import dataclass_flag_values, define_dataclass_flags, flag_error
-from sr_keras.mmsr.config import MMSRConfig
+from sr_keras.mmsr.config import MMSR_MODEL, MMSRConfig
 from sr_keras.training.config import SECTIONS
 
-define_dataclass_flags(SECTIONS, flags.FLAGS, defaults={"model": "srgan", "from_scratch": True})
+define_dataclass_flags(SECTIONS, flags.FLAGS, defaults={"model": MMSR_MODEL, "from_scratch": True})
 define_dataclass_flags([MMSRConfig], flags.FLAGS)
 flags.DEFINE_bool("parallel", False, "train: one process per class, side by side")
 FLAGS = flags.FLAGS

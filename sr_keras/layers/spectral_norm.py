@@ -68,6 +68,16 @@ class SpectralNorm(keras.layers.Wrapper):
         self.power_iterations = positive_int(power_iterations, "power_iterations")
         self.epsilon = float(epsilon)
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """The wrapped layer is revived unbuilt (its `build_config` dropped), so that `build` builds it inside this
+        wrapper's name scope: its weights keep their paths (`<wrapper>/<layer>/kernel`) in a loaded or copied
+        model, as in the original. Keras's `Wrapper.from_config` builds it at once, outside that scope, and the
+        paths lose the wrapper's part (`EMA.averaged_copy` pairs weights by path)."""
+        config = dict(config)
+        layer = {key: value for key, value in config.pop("layer").items() if key != "build_config"}
+        return cls(keras.saving.deserialize_keras_object(layer, custom_objects=custom_objects), **config)
+
     def build(self, input_shape):
         if not self.layer.built:
             self.layer.build(input_shape)

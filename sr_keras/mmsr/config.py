@@ -7,6 +7,8 @@ from sr_keras.checks import ConfigError, integer, positive_int
 from sr_keras.data.tvat import DEFAULT_BOUNDARIES, DEFAULT_THRESHOLD
 from sr_keras.training.config import setting
 
+# The GAN each TVAT class trains (the seed's design: one SRGAN per class, its depth set per class below).
+MMSR_MODEL = "srgan"
 # Per TVAT class, the "X-Y" depth of its SRGAN (X generator residual blocks, Y discriminator conv layers).
 # Defaults: the depth that won most often per class in the seed's Table 1 (TVAT < 2: 4-6 in 5 of 8 fragments;
 # 2-4: 16-8 in 2 of 3; > 4: 16-8 in 4 of 5).

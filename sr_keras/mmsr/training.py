@@ -16,6 +16,7 @@ import os
 import numpy as np
 
 from sr_keras.files import write_json
+from sr_keras.mmsr.config import MMSR_MODEL
 from sr_keras.mmsr.router import save_manifest
 from sr_keras.mmsr.tiles import cut_tiles, split_by_class
 from sr_keras.training import train
@@ -26,8 +27,8 @@ def check(config, mmsr):
     """Checks that `config` (a `TrainConfig`) can train MMSR class models."""
     from sr_keras.checks import ConfigError
 
-    if config.model.name != "srgan":
-        raise ConfigError("model", f"MMSR trains SRGANs (srgan), not {config.model.name}")
+    if config.model.name != MMSR_MODEL:
+        raise ConfigError("model", f"MMSR trains SRGANs ({MMSR_MODEL}), not {config.model.name}")
     if config.data.crop_size > mmsr.tile:
         raise ConfigError("crop_size", f"{config.data.crop_size} is larger than mmsr_tile={mmsr.tile}")
 

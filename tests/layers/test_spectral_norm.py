@@ -173,12 +173,26 @@ def test_files_saved_with_keras_spectral_normalization_still_load(tmp_path):
     np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="sr_keras.layers.SpectralNorm: the wrapped layer is built without the "
-                   "wrapper's name scope when a model is loaded or copied; `EMA.averaged_copy` matches weights by "
-                   "path and so skips every spectral-normalised kernel and bias")
 def test_weight_paths_survive_loading(tmp_path):
+    """The wrapped layer's weights keep the wrapper's part of their paths in a loaded model (`EMA.averaged_copy`
+    pairs weights by path), and the loaded model computes the same."""
     inputs = keras.Input((8, 8, 3))
     model = keras.Model(inputs, SpectralNorm(keras.layers.Conv2D(4, 3, name="conv"), name="conv_sn")(inputs))
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     assert [w.path for w in loaded.weights] == [w.path for w in model.weights]
+    x = np.random.default_rng(0).normal(size=(1, 8, 8, 3)).astype("float32")
+    np.testing.assert_array_equal(loaded(x).numpy(), model(x).numpy())
+
+
+def test_a_copied_generator_keeps_every_weight_path():
+    """`float32_copy` (export, `--fast`) and the EMA's averaged copy revive the model from its config: every
+    weight of a spectral-normalised generator keeps its path there."""
+    from sr_keras.models import build_model
+    from sr_keras.models.precision import float32_copy
+
+    model = build_model("a_srresnet", scale=2, num_filters=8, num_res_blocks=1)
+    assert any(isinstance(layer, SpectralNorm) for layer in model.layers)
+    copy = float32_copy(model, always_copy=True)
+    assert copy is not model
+    assert [w.path for w in copy.weights] == [w.path for w in model.weights]
