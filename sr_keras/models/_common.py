@@ -3,6 +3,7 @@ import math
 
 import keras
 
+from sr_keras import checks
 from sr_keras.checks import positive_int
 from sr_keras.layers.spectral_norm import SpectralNorm
 
@@ -11,11 +12,7 @@ SUPPORTED_SCALES = (2, 3, 4, 8)
 
 def check_scale(scale, supported, model_name):
     """Returns `scale` as an int, or raises a ValueError naming the model and the scales it supports."""
-    scale = positive_int(scale, f"{model_name}: scale")
-    if scale not in supported:
-        raise ValueError(
-            f"{model_name} does not support scale {scale}; supported scales: {', '.join(map(str, supported))}")
-    return scale
+    return checks.scale(scale, supported, owner=model_name, name=f"{model_name}: scale")
 
 
 def check_positive(value, what, model_name):

@@ -23,6 +23,8 @@ import numbers
 
 import keras
 
+from sr_keras import checks
+
 CONFIG_KEY = "sr_keras"
 
 
@@ -56,8 +58,7 @@ class SRGenerator(keras.Model):
         """
         if not isinstance(architecture, str) or not architecture:
             raise ValueError(f"architecture must be a non-empty string, got {architecture!r}")
-        if isinstance(scale, bool) or not isinstance(scale, numbers.Integral) or int(scale) < 1:
-            raise ValueError(f"scale must be a positive integer, got {scale!r}")
+        scale = checks.scale(scale)
         arguments = {str(key): _jsonable(value, f"{architecture} argument {key!r}")
                      for key, value in dict(arguments or {}).items()}
         self._sr_keras_metadata = json.dumps(

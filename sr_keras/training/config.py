@@ -18,6 +18,7 @@ import os
 from typing import Optional
 
 from sr_keras.checks import ConfigError
+from sr_keras.data import div2k_archives
 from sr_keras.data.pipeline import DEGRADATIONS
 from sr_keras.data.realesrgan import RealESRGANSettings
 from sr_keras.models import DISCRIMINATORS, GENERATORS, MODELS
@@ -34,7 +35,7 @@ PROBABILITY_DISCRIMINATORS = tuple(name for name in DISCRIMINATORS if not MODELS
 SWAPPABLE_DISCRIMINATOR_GANS = tuple(gan for gan, (_, d) in GAN_MODELS.items() if d in PROBABILITY_DISCRIMINATORS)
 TRAINABLE_MODELS = GENERATORS + tuple(GAN_MODELS)
 DATA_KINDS = ("embedded", "folder", "paired", "div2k", "tfds")
-DIV2K_TRACKS = ("bicubic", "unknown", "x8", "mild", "difficult")
+DIV2K_TRACKS = tuple(div2k_archives.TRACKS)
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 WDSR_HR_CROP = 96  # WDSR trains on 96px HR crops: the LR crop is 96 // scale.
 

@@ -4,6 +4,7 @@ import dataclasses
 import inspect
 import os
 
+from sr_keras import checks
 from sr_keras.checks import ConfigError, positive_int
 from sr_keras.data.pipeline import check_degradation_crop
 from sr_keras.models import GENERATORS, MODELS, get_spec
@@ -16,9 +17,7 @@ def validate(config):
     spec = get_spec(config.generator_name)
     for name in ("scale",) + (("scales",) if config.is_multiscale else ()):
         for scale in (getattr(model, name),) if name == "scale" else model.scales:
-            if isinstance(scale, bool) or not isinstance(scale, int) or scale not in spec.scales:
-                raise ConfigError(name, f"{model.name} does not support scale {scale!r}; supported scales: "
-                                        f"{', '.join(map(str, spec.scales))}")
+            checks.scale(scale, spec.scales, owner=model.name, name=name, error=ConfigError)
     for section, names in ((data, ("crop_size", "batch_size")), (optim, ("steps",)), (gan, ("d_steps",)),
                            (runtime, ("eval_every", "save_every", "log_every")), (model, ("pool_size",))):
         for name in names:
