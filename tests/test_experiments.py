@@ -18,7 +18,7 @@ import tensorflow as tf
 from absl import flags
 from PIL import Image
 
-import sr_keras.train as train_cli
+import sr_keras.cli.train as train_cli
 from sr_keras.models import build_model, count_params
 from sr_keras.training import RECIPES, train
 from sr_keras.training.build import build_discriminator, build_generators

@@ -1,43 +1,57 @@
 """What the command-line entry points share: `run_cli` (flags parsed with one-line errors, exit codes, quiet
 TensorFlow), flags generated from the training config, the mapping of library errors to flag names, and model
-loading with clear errors. Only CLI modules import this module.
+loading with clear errors. Only CLI modules import this module. It imports no TensorFlow itself (a command
+that needs none, `download_div2k`, starts at once); the units it calls import it quietly.
 
 Exit codes of every command: 0 success (and --help); 2 an error the user can fix (a bad flag or input, named in
 one line starting with "error:"); 1 an unexpected internal error (one line; --verbose shows the traceback);
 130 / 143 training interrupted by SIGINT / SIGTERM after saving a checkpoint.
 """
-from sr_keras._quiet import import_tensorflow
-
-import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
 import dataclasses
+import functools
 import os
 import sys
 import typing
 
 from sr_keras.checks import ConfigError
-from sr_keras.models.saving import load_generator
 
 
 HELP_FLAGS = ("-h", "-?", "--help", "--helpshort", "--helpfull")
 
 
-def _parse_flags(argv):
-    """absl's parse with our conventions: --help prints the usage and exits 0; a bad or missing flag is one line
-    ("error: ...") and exit 2, instead of absl's two lines and exit 1."""
+def _parse_flags(argv, command):
+    """absl's parse with our conventions: --help prints the usage of the module `command` and exits 0; a bad or
+    missing flag is one line ("error: ...") and exit 2, instead of absl's two lines and exit 1."""
     from absl import app, flags
 
     if "--helpfull" in argv[1:]:
         app.usage(shorthelp=False, writeto_stdout=True)
         sys.exit(0)
+    own = _flag_values(command)
     if any(arg in HELP_FLAGS for arg in argv[1:]):
-        main_module = sys.modules["__main__"]
-        print(command_help(flags.FLAGS, main_module.__doc__ or "", getattr(main_module, "__file__", argv[0])))
+        # absl files a module's flags under its name, or under the script's path when it runs as __main__
+        key = command.__name__ if command.__name__ != "__main__" else getattr(command, "__file__", argv[0])
+        try:
+            print(command_help(own, command.__doc__ or "", key), flush=True)
+        except BrokenPipeError:  # `--help | head`: the reader has gone; exit without a traceback
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
     try:
-        return flags.FLAGS(argv)
+        if own is not flags.FLAGS:
+            flags.FLAGS(argv[:1])  # absl's own flags at their defaults; the command's are its own
+        return own(argv)
     except flags.Error as error:
         print(f"error: {error} (--help lists the flags)", file=sys.stderr)
         sys.exit(2)
+
+
+def _flag_values(command):
+    """The `FlagValues` of the command module: its own `FLAGS` when it keeps its flags apart (a command whose
+    flag names other commands use differently, tested in the same process), else absl's global one."""
+    from absl import flags
+
+    own = getattr(command, "FLAGS", flags.FLAGS)
+    return own if isinstance(own, flags.FlagValues) else flags.FLAGS
 
 
 def _shown(value):
@@ -57,7 +71,7 @@ def command_help(flag_values, doc, main_file):
     Args:
         flag_values: the parsed command's `absl.flags.FLAGS`.
         doc: the command module's docstring.
-        main_file: the command module's file (absl files the flags a module defines under it).
+        main_file: the key absl files the command's flags under (its module name, or its file as __main__).
     """
     import textwrap
 
@@ -92,8 +106,10 @@ def run_cli(main, positional=False):
 
     from sr_keras._quiet import verbose
 
-    if "verbose" not in flags.FLAGS:
-        flags.DEFINE_bool("verbose", False, "show full tracebacks and TensorFlow's logs")
+    own = _flag_values(sys.modules[main.__module__])
+    for flag_values in {id(own): own, id(flags.FLAGS): flags.FLAGS}.values():
+        if "verbose" not in flag_values:
+            flags.DEFINE_bool("verbose", False, "show full tracebacks and TensorFlow's logs", flag_values=flag_values)
 
     def wrapped(argv):
         logging.set_verbosity(logging.WARNING)
@@ -107,14 +123,19 @@ def run_cli(main, positional=False):
         except (KeyboardInterrupt, SystemExit):
             raise
         except Exception as error:  # noqa: BLE001 - the one line a user sees for a bug of ours
-            if verbose() or flags.FLAGS.verbose:
+            if verbose() or own.verbose:
                 raise
             text = str(error).strip().splitlines()
             print(f"error: internal error: {type(error).__name__}: {text[0] if text else ''} (run with --verbose "
                   f"for the traceback)", file=sys.stderr)
             return 1
 
-    app.run(wrapped, flags_parser=_parse_flags)
+    app.run(wrapped, flags_parser=lambda argv: _parse_flags(argv, sys.modules[main.__module__]))
+
+
+def entry_point(main, positional=False):
+    """The function a console script `sr-<command>` (and `python -m sr_keras.<command>`) calls: `run_cli(main)`."""
+    return functools.partial(run_cli, main, positional=positional)
 
 
 def _exit_at_once(signum, frame):
@@ -175,6 +196,8 @@ def load_model_from_flags(flag_values, required=True):
     if strength is not None and not name:
         raise ValueError("--denoise_strength goes with --pretrained=realesr_general_x4v3")
     if model_path:
+        from sr_keras.models.saving import load_generator
+
         return load_generator(model_path), model_path
     if name:
         return pretrained.load(name, weights=weights, denoise_strength=strength), name

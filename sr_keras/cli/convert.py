@@ -14,6 +14,8 @@ import sys
 
 from absl import flags
 
+from sr_keras.cli.common import entry_point
+
 flags.DEFINE_string("input", None, "the checkpoint (.pt / .pth)")
 flags.DEFINE_string("output", None, "the .keras file to write")
 flags.DEFINE_enum("source", None, ["edsr_pytorch", "basicsr", "wdsr", "wdsr_ychfan", "krasserm"],
@@ -50,11 +52,7 @@ def main(argv):
     return 0
 
 
-def run():
-    """The console script `sr-convert`."""
-    from sr_keras.cli.common import run_cli
-
-    run_cli(main)
+run = entry_point(main)  # the console script sr-convert
 
 
 if __name__ == "__main__":

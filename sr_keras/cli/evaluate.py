@@ -21,7 +21,7 @@ import time
 
 from absl import flags
 
-from sr_keras.cli.common import define_model_flags
+from sr_keras.cli.common import define_model_flags, entry_point
 
 define_model_flags(flags.FLAGS)
 flags.DEFINE_string("data_dir", None, "HR images (or a Set5-style folder with HR/ and LR_bicubic/X<s>/); "
@@ -94,11 +94,7 @@ def main(argv):
     return 0
 
 
-def run():
-    """The console script `sr-evaluate`."""
-    from sr_keras.cli.common import run_cli
-
-    run_cli(main)
+run = entry_point(main)  # the console script sr-evaluate
 
 
 if __name__ == "__main__":

@@ -20,9 +20,8 @@ import tempfile
 
 from absl import flags
 
+from sr_keras.cli.common import define_model_flags, entry_point
 from sr_keras.export import FORMATS, QUANTIZATIONS, export_model, verify
-
-from sr_keras.cli.common import define_model_flags
 
 define_model_flags(flags.FLAGS)
 flags.DEFINE_string("export_dir", None, "folder to write: the SavedModel itself (TF Serving wants "
@@ -104,11 +103,7 @@ def _exported_line(label, description):
             f"{', '.join(description['operators'])})")
 
 
-def run():
-    """The console script `sr-export`."""
-    from sr_keras.cli.common import run_cli
-
-    run_cli(main)
+run = entry_point(main)  # the console script sr-export
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import sys
 
 from absl import app, flags
 
-from sr_keras.cli.common import dataclass_flag_values, define_dataclass_flags, flag_error
+from sr_keras.cli.common import dataclass_flag_values, define_dataclass_flags, entry_point, flag_error
 from sr_keras.mmsr.config import MMSR_MODEL, MMSRConfig
 from sr_keras.training.config import SECTIONS
 
@@ -80,11 +80,7 @@ def main(argv):
     return 0
 
 
-def run():
-    """The console script `sr-mmsr`."""
-    from sr_keras.cli.common import run_cli
-
-    run_cli(main, positional=True)
+run = entry_point(main, positional=True)  # the console script sr-mmsr
 
 
 if __name__ == "__main__":

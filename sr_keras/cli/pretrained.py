@@ -12,9 +12,14 @@ import sys
 
 from absl import app, flags
 
-flags.DEFINE_bool("full", False, "list: the markdown table (results, links, licences) instead of one line each")
-flags.DEFINE_string("weights", None, "download: the preset's original file, already on disk (offline; one NAME)")
-FLAGS = flags.FLAGS
+from sr_keras.cli.common import entry_point
+
+# Its own flags, apart from absl's global ones: `--weights` means another thing to the commands that load a model.
+FLAGS = flags.FlagValues()
+flags.DEFINE_bool("full", False, "list: the markdown table (results, links, licences) instead of one line each",
+                  flag_values=FLAGS)
+flags.DEFINE_string("weights", None, "download: the preset's original file, already on disk (offline; one NAME)",
+                    flag_values=FLAGS)
 
 USAGE = "usage: python -m sr_keras.pretrained list [--full] | download NAME [NAME ...] [--weights=FILE]"
 
@@ -26,8 +31,12 @@ def main(argv):
     if action == "list" and not names:
         print(pretrained.table() if FLAGS.full else pretrained.listing())
         return 0
-    if action != "download" or not names:
+    if action == "download" and not names:
+        raise app.UsageError(f"download needs the NAME of a preset (python -m sr_keras.pretrained list); {USAGE}")
+    if action not in ("list", "download"):
         raise app.UsageError(f"{'unknown action ' + repr(action) + '; ' if action else ''}{USAGE}")
+    if action == "list":
+        raise app.UsageError(f"list takes no NAME; {USAGE}")
     if FLAGS.weights and len(names) != 1:
         raise app.UsageError("--weights goes with exactly one NAME (the preset whose file it is)")
     for name in names:
@@ -40,11 +49,7 @@ def main(argv):
     return 0
 
 
-def run():
-    """The console script `sr-pretrained`."""
-    from sr_keras.cli.common import run_cli
-
-    run_cli(main, positional=True)
+run = entry_point(main, positional=True)  # the console script sr-pretrained
 
 
 if __name__ == "__main__":

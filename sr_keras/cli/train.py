@@ -22,7 +22,7 @@ import sys
 
 from absl import flags
 
-from sr_keras.cli.common import dataclass_flag_values, define_dataclass_flags, flag_error
+from sr_keras.cli.common import dataclass_flag_values, define_dataclass_flags, entry_point, flag_error
 from sr_keras.training.config import SECTIONS
 from sr_keras.training.recipes import RECIPES
 
@@ -59,11 +59,7 @@ def main(argv):
     return 0
 
 
-def run():
-    """The console script `sr-train`."""
-    from sr_keras.cli.common import run_cli
-
-    run_cli(main)
+run = entry_point(main)  # the console script sr-train
 
 
 if __name__ == "__main__":

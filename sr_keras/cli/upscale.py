@@ -23,7 +23,7 @@ import time
 
 from absl import app, flags
 
-from sr_keras.cli.common import define_model_flags
+from sr_keras.cli.common import define_model_flags, entry_point
 
 define_model_flags(flags.FLAGS, "the generator's .keras file (default: the default model of --scale)")
 flags.DEFINE_string("mmsr_dir", None, "an MMSR directory (python -m sr_keras.mmsr train): tiles routed by TVAT")
@@ -181,11 +181,7 @@ def main(argv):
     return 0
 
 
-def run():
-    """The console script `sr-upscale`."""
-    from sr_keras.cli.common import run_cli
-
-    run_cli(main, positional=True)
+run = entry_point(main, positional=True)  # the console script sr-upscale
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sr_keras import download_div2k as cli
+from sr_keras.cli import download_div2k as cli
 from sr_keras.data import div2k_download
 
 
@@ -320,23 +320,30 @@ def test_check_tree(tool, tmp_path, crops):
 # ------------------------------------------------------------------------------------------------------ main
 
 
+def _main(argv):
+    """The command as `python -m sr_keras.download_div2k <argv>` runs it, in this process (its flags are its own
+    `FlagValues`, parsed afresh)."""
+    cli.FLAGS.unparse_flags()
+    cli.FLAGS(["download_div2k", *argv])
+    return cli.main(["download_div2k"])
+
+
 @pytest.mark.parametrize("argv, words", [
     (["--tracks", "sharp"], ["unknown track 'sharp'"]),
     (["--tracks", "x8", "--scales", "4"], ["'x8'", "not 4"]),
     (["--splits", "test"], ["unknown split 'test'"]),
-    (["--scales", "two"], ["invalid int value"])])
+    (["--scales", "two"], ["--scales takes integers"])])
 def test_main_usage_errors(tmp_path, capsys, argv, words):
-    assert cli.main(["--root", str(tmp_path)] + argv) == 2
+    assert _main(["--root", str(tmp_path)] + argv) == 2
     err = capsys.readouterr().err
-    prog = "python -m sr_keras.download_div2k"
-    assert err.startswith((f"usage: {prog}", f"{prog}: error:")), err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1, err
     assert all(word in err for word in words), err
 
 
 def test_main_unwritable_root(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    assert cli.main(["--root", str(blocker / "div2k"), "--splits", "valid", "--tracks", "x8"]) == 2
+    assert _main(["--root", str(blocker / "div2k"), "--splits", "valid", "--tracks", "x8"]) == 2
     assert "not a writable folder" in capsys.readouterr().err
 
 
@@ -346,20 +353,20 @@ def test_main_end_to_end(tool, tmp_path, x8_zip, monkeypatch, capsys):
     monkeypatch.setitem(tool.ARCHIVES, path.name, (size, sha256))
     monkeypatch.setitem(tool.COUNTS, "valid", 3)
     root = tmp_path / "div2k"
-    argv = ["--root", str(root), "--splits", "valid", "--tracks", "x8", "--no_hr", "--quiet",
+    argv = ["--root", str(root), "--splits", "valid", "--tracks", "x8", "--nohr", "--quiet",
             "--base_url", path.parent.as_uri()]
-    assert cli.main(argv) == 0
+    assert _main(argv) == 0
     out = capsys.readouterr().out
-    assert f"sr_keras.data.div2k({str(root)!r}, split='valid', track='x8', scale=8)" in out
+    assert f"div2k({str(root)!r}, split='valid', track='x8', scale=8)" in out
     assert sorted(p.name for p in (root / "DIV2K_valid_LR_x8").iterdir()) == [
         "0801x8.png", "0802x8.png", "0803x8.png"]
     assert sorted(p.name for p in root.iterdir()) == ["DIV2K_valid_LR_x8"]  # archive deleted
     path.unlink()  # rerun: already complete, no download needed
-    assert cli.main(argv) == 0
+    assert _main(argv) == 0
     assert "already complete" in capsys.readouterr().err
-    assert cli.main(argv[:-2] + ["--check_only"]) == 0
+    assert _main(argv[:-2] + ["--check_only"]) == 0
     (root / "DIV2K_valid_LR_x8" / "0803x8.png").unlink()
-    assert cli.main(argv[:-2] + ["--check_only"]) == 1
+    assert _main(argv[:-2] + ["--check_only"]) == 1
     assert "DIV2K_valid_LR_x8: 2 images, expected 3" in capsys.readouterr().err
 
 
@@ -368,7 +375,7 @@ def test_main_checksum_failure(tool, tmp_path, x8_zip, monkeypatch, capsys):
     monkeypatch.setitem(tool.ARCHIVES, path.name, (size, "f" * 64))
     monkeypatch.setitem(tool.COUNTS, "valid", 3)
     root = tmp_path / "div2k"
-    code = cli.main(["--root", str(root), "--splits", "valid", "--tracks", "x8", "--no_hr", "--quiet",
+    code = _main(["--root", str(root), "--splits", "valid", "--tracks", "x8", "--nohr", "--quiet",
                      "--base_url", path.parent.as_uri()])
     err = capsys.readouterr().err
     assert code == 1 and "DIV2K_valid_LR_x8.zip: sha256 mismatch: expected " + "f" * 64 in err
@@ -377,11 +384,11 @@ def test_main_checksum_failure(tool, tmp_path, x8_zip, monkeypatch, capsys):
 
 def test_command_usage_error_is_one_line_in_a_real_process(tmp_path):
     result = subprocess.run([sys.executable, "-m", "sr_keras.download_div2k", "--root", str(tmp_path / "div2k"),
-                             "--splits", "nope"], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                             "--splits=nope"], capture_output=True, text=True, timeout=300, cwd=tmp_path,
                             env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2, result.stderr[-2000:]
-    assert lines == ["python -m sr_keras.download_div2k: error: unknown split 'nope' (choose from train, valid)"], \
+    assert lines == ["error: unknown split 'nope' (choose from train, valid)"], \
         result.stderr[-2000:]
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert not (tmp_path / "div2k").exists()
@@ -505,5 +512,5 @@ def test_interrupt_propagates_and_the_command_exits_130(tool, tmp_path, mirror, 
         tool.download_div2k(tmp_path / "api", splits="valid", scales=[4], archives=table, counts=MIRROR_COUNTS)
     for name in ("DIV2K_valid_HR.zip", "DIV2K_valid_LR_bicubic_X4.zip"):  # small sizes: enough disk space
         monkeypatch.setitem(tool.ARCHIVES, name, table[name])
-    assert cli.main(["--root", str(tmp_path / "cli"), "--splits", "valid", "--scales", "4", "--quiet"]) == 130
+    assert _main(["--root", str(tmp_path / "cli"), "--splits", "valid", "--scales", "4", "--quiet"]) == 130
     assert capsys.readouterr().err.strip().endswith("interrupted; rerun the same command to resume")

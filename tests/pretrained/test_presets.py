@@ -214,12 +214,21 @@ def test_a_page_served_instead_of_an_archive_is_not_kept(cache, monkeypatch):
 
 
 def test_list_fits_a_terminal_and_full_is_the_table(capsys):
-    from sr_keras.pretrained.__main__ import main
+    from absl import app, flags
 
-    assert main(["pretrained", "list"]) == 0
+    from sr_keras.cli import pretrained as command
+
+    def run(*args):  # as `python -m sr_keras.pretrained <args>` runs it, in this process (its flags are its own)
+        command.FLAGS.unparse_flags()
+        return command.main(command.FLAGS(["pretrained", *args]))
+
+    assert run("list") == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == list(pretrained.PRESETS)
     assert max(len(line) for line in lines) <= 100
-    assert main(["pretrained", "list", "--full"]) == 0
+    assert run("list", "--full") == 0
     assert capsys.readouterr().out.strip() == pretrained.table()
-    assert main(["pretrained", "list", "--wide"]) == 2  # an unknown option: the usage line
+    with pytest.raises(flags.Error, match="wide"):  # an unknown option: one line, exit 2 (run_cli)
+        run("list", "--wide")
+    with pytest.raises(app.UsageError, match="unknown action 'lists'; usage: "):
+        run("lists")
