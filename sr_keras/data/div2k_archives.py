@@ -125,7 +125,7 @@ def archives_for(splits=SPLITS, tracks=("bicubic",), scales=None, hr=True, table
     if not splits:
         raise UsageError(f"no split given (choose from {', '.join(SPLITS)})")
     if not tracks and not hr:
-        raise UsageError("nothing to download: no track and --no_hr")
+        raise UsageError("nothing to download: no track and --nohr")
     if scales is None:
         chosen = {track: TRACKS[track].scales for track in tracks}
     else:

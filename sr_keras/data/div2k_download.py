@@ -9,7 +9,7 @@ From Python (a notebook, Colab):
     root = download_div2k("data/div2k", splits=["valid"], tracks=["bicubic"], scales=[4])
     data = div2k(root, split="valid", track="bicubic", scale=4)
 
-From the command line: `python -m sr_keras.download_div2k --root data/div2k` (see `sr_keras/download_div2k.py`).
+From the command line: `python -m sr_keras.download_div2k --root data/div2k` (see `sr_keras/cli/download_div2k.py`).
 
 Archives go to `root/archives/<name>.part` (resumed with an HTTP Range request when interrupted), become
 `<name>` only once their size and sha256 match, are extracted into a temporary folder that is moved into place
