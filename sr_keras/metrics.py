@@ -235,18 +235,10 @@ def ssim(sr, hr, crop_border=0, y_channel=False):
     Reference: Wang et al., "Image Quality Assessment: From Error Visibility to Structural Similarity",
     IEEE TIP 2004; BasicSR ``basicsr/metrics/psnr_ssim.py`` (``calculate_ssim``, ``_ssim``).
 
-    Args:
-        sr: super-resolved RGB images ``[H, W, 3]`` or ``[B, H, W, 3]``, any integer/float dtype, [0, 255].
-        hr: ground-truth RGB images of the same shape.
-        crop_border: pixels removed at the top, bottom, left and right (usually the scale); 0 crops nothing.
-        y_channel: compare the BT.601 luma only instead of the three RGB channels.
-
-    Returns:
-        float64 scalar for ``[H, W, 3]`` inputs, float64 ``[B]`` (one value per image) for batches.
+    Args and returns: as :func:`psnr`.
 
     Raises:
-        ValueError: on a shape mismatch, a rank other than 3 or 4, a channel count other than 3, a negative
-            ``crop_border`` or one that leaves no pixels, or images smaller than 11x11 after cropping.
+        ValueError: as :func:`psnr`, and for images smaller than 11x11 after cropping.
     """
     sr, hr = _prepare_pair(sr, hr, crop_border, y_channel, min_size=_SSIM_WINDOW, metric="SSIM")
     single = sr.shape.rank == 3
