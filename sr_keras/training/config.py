@@ -118,9 +118,8 @@ class OptimConfig:
     usm_target: bool = setting(False, "train the pixel (and perceptual) loss against the USM-sharpened HR, as "
                                "Real-ESRGAN's gt_usm / l1_gt_usm")
     mixed_precision: bool = setting(False, "mixed precision (float16 on GPU, bfloat16 on CPU)")
-    jit_compile: bool = setting(False, "compile the train step with XLA. Off by default: on CPUs it was no faster "
-                                "(EDSR baseline, batch 16: 1.6-1.7 s against 1.35 s per step on an AVX-512 Xeon; "
-                                "3.83 s against 3.89 s on an AVX2 EPYC); untested on GPUs here")
+    jit_compile: bool = setting(False, "compile the train step with XLA (off by default: no faster on the CPUs "
+                                "measured, docs/benchmarks.md; untested on GPUs)")
 
 
 @dataclasses.dataclass(frozen=True)
