@@ -7,8 +7,7 @@
 import keras
 import tensorflow as tf
 
-from sr_keras.export.common import check_pool_size, export_folder
-from sr_keras.export.common import package_version
+from sr_keras.export.common import check_pool_size, export_folder, package_version
 from sr_keras.layers import pool_size_set
 from sr_keras.models.precision import float32_copy
 
