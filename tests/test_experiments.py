@@ -1,9 +1,12 @@
 """Every `experiments/*.flags` file parses with the real training CLI and trains one step.
 
 Each flagfile is loaded with `python -m sr_keras.train`'s own absl flags, then run for one step on two small
-real-photo crops: later flags override the file's data, steps, batch and crop size, never the model, so the
-paper-size models are built and stepped at their full size. The 8-GPU files must parse to `gpus == 8` and
-are dry-run on the two logical CPU devices of `tests/conftest.py` instead.
+real-photo crops: later flags override the file's data, steps, batch and crop size. The paper-size models are
+built to count their parameters; the recipes' one-step runs then shrink the networks (`SHRINK`: 8 filters, one
+block) and keep everything else of the recipe (losses, optimiser, schedule, GAN pairing, validation, saving),
+as the brief asks: exact-size models are built for their counts, not trained. The `_cpu` files run at their
+own size. The 8-GPU files must parse to `gpus == 8` and are dry-run on the two logical CPU devices of
+`tests/conftest.py` instead.
 """
 import json
 import pathlib
@@ -48,6 +51,10 @@ RECIPE_PARAMS["mdsr_baseline_paper"] = 3_227_203
 RECIPE_PARAMS["rrdbnet_psnr_paper"] = 16_697_987  # RRDBNet x4, 23 blocks (BasicSR 1.4.2)
 # SRGAN discriminator at the paper's 96px HR crop (24px LR x 4): SRGAN's own count.
 DISCRIMINATOR_PARAMS = {"srgan": 23_565_505, "srgan_8gpu": 23_565_505}
+# The networks of a recipe's one-step run, after its full-size count: one step of the paper-size RRDBNet (16.7M
+# parameters) or MDSR took 35-39 s here, 8 filters and one block about a tenth of that.
+SHRINK = ["--num_filters=8", "--num_res_blocks=1"]
+SHRINK_DISCRIMINATOR = ["--discriminator_filters=8"]
 
 
 def _parse(argv):
@@ -94,8 +101,8 @@ def test_every_paper_configuration_has_a_cpu_twin():
 
 
 def _dry_run_args(first, config, tiny_photos, tmp_path, pretrained=None):
-    """Overrides that shrink data, steps and batch (never the model) for a one-step run of the flags `first`
-    (a flagfile or a recipe)."""
+    """Overrides that shrink data, steps and batch for a one-step run of the flags `first` (a flagfile or a
+    recipe), with a pretrained generator of `config`'s size where the run starts from one."""
     replicas = 2 if config.runtime.gpus or config.runtime.cpu_replicas else 1
     args = [first, "--steps=1", f"--batch_size={replicas}", "--crop_size=8", "--eval_every=1",
             "--save_every=1", "--max_eval_images=1", "--data=folder", f"--data_dir={tiny_photos}",
@@ -153,14 +160,18 @@ def test_flagfile_trains_one_step(path, tiny_photos, tmp_path, mirrored):
 # line on the embedded photos in tests/training/test_realworld.py.
 @pytest.mark.parametrize("name", sorted(n for n, r in RECIPES.items() if "degradation" not in r.values))
 def test_recipe_trains_one_step(name, tiny_photos, tmp_path, mirrored):
-    """`python -m sr_keras.train --recipe=<name> --steps=1 ...` (the flags of the CLI) for every recipe, with
-    the paper-size model."""
+    """`python -m sr_keras.train --recipe=<name> --steps=1 ...` (the flags of the CLI) for every recipe: the
+    paper-size generator's count, then one step of the recipe with the networks shrunk (`SHRINK`)."""
     config = _parse([f"--recipe={name}", "--from_scratch"])  # sizes only: the dry run adds --init_from
-    pretrained = config.is_gan and not RECIPES[name].values.get("from_scratch", False)
-    args, replicas = _dry_run_args(f"--recipe={name}", config, tiny_photos, tmp_path, pretrained)
-    config = _parse(args)
-    assert config.recipe == name and (config.optim.steps, config.data.crop_size) == (1, 8)
     assert count_params(build_generators(config), trainable=True) == RECIPE_PARAMS[name]
+    keras.backend.clear_session()
+    shrink = SHRINK + (SHRINK_DISCRIMINATOR if config.is_gan else [])
+    pretrained = config.is_gan and not RECIPES[name].values.get("from_scratch", False)
+    small = _parse([f"--recipe={name}", "--from_scratch", *shrink])
+    args, replicas = _dry_run_args(f"--recipe={name}", small, tiny_photos, tmp_path, pretrained)
+    config = _parse(args + shrink)
+    assert config.recipe == name and (config.optim.steps, config.data.crop_size) == (1, 8)
+    assert (config.model.num_filters, config.model.num_res_blocks) == (8, 1)
     _train_one_step(config, replicas, tmp_path, mirrored)
 
 
@@ -175,7 +186,7 @@ def _train_one_step(config, replicas, tmp_path, mirrored):
     assert all(np.isfinite(e["model"]["psnr_y"]) for e in validations)
     assert sorted(summary["saved"]) == sorted(str(s) for s in config.train_scales)
     assert summary["recipe"] == config.recipe
-    shutil.rmtree(tmp_path / "run")  # full-size checkpoints are large
+    shutil.rmtree(tmp_path / "run")  # the _cpu files' checkpoints are tens of MB
     keras.backend.clear_session()
 
 
