@@ -29,9 +29,9 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    from sr_keras.convert import ConversionError, convert_file
+    from sr_keras.convert import ConversionError
+    from sr_keras.convert._common import existing_file
     from sr_keras.files import check_writable_dir, save_keras
-    from sr_keras.models import count_params, model_scale
 
     try:
         if not FLAGS.output.endswith(".keras"):
@@ -39,6 +39,10 @@ def main(argv):
         if os.path.exists(FLAGS.output) and not FLAGS.overwrite:
             raise FileExistsError(f"--output exists: {FLAGS.output} (use --overwrite)")
         check_writable_dir(os.path.dirname(os.path.abspath(FLAGS.output)))
+        if FLAGS.res_scale is None:  # else convert_file checks --res_scale against --source first
+            existing_file(FLAGS.input)  # convert_file's check, before TensorFlow is imported
+        from sr_keras.convert import convert_file
+
         model, report = convert_file(FLAGS.input, source=FLAGS.source, scale=FLAGS.scale,
                                      res_scale=FLAGS.res_scale)
         print(f"detected {report['source']}: {report['architecture']} x{'/'.join(map(str, report['scales']))} "
@@ -47,6 +51,8 @@ def main(argv):
     except (ConversionError, ValueError, FileNotFoundError, FileExistsError, PermissionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    from sr_keras.models import count_params, model_scale
+
     print(f"converted {report['tensors']} tensors into {FLAGS.output}: {report['architecture']} "
           f"x{model_scale(model)}, {count_params(model, trainable=True):,} parameters")
     return 0

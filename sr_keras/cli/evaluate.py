@@ -47,15 +47,16 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    from sr_keras import evaluation
     from sr_keras.cli.common import check_scale, load_model_from_flags
-    from sr_keras.data import DataError, ImageReadError, embedded_photos, evaluation_set, paired_folders
     from sr_keras.files import check_writable_dir, write_json
 
     try:
         if FLAGS.output_json:
             check_writable_dir(os.path.dirname(os.path.abspath(FLAGS.output_json)))
-        model, label = load_model_from_flags(FLAGS)
+        model, label = load_model_from_flags(FLAGS)  # its flag and file checks before TensorFlow is imported
+        from sr_keras import evaluation
+        from sr_keras.data import embedded_photos, evaluation_set, paired_folders
+
         scale = check_scale(model, FLAGS.scale, label)
         if FLAGS.degradation != "bicubic" and FLAGS.lr_dir:
             raise ValueError(f"--degradation={FLAGS.degradation} makes the LR from the HR images: leave out "
@@ -88,7 +89,8 @@ def main(argv):
         print(evaluation.table({scale: result}, os.path.basename(label)))
         if FLAGS.output_json:
             write_json(result, FLAGS.output_json)
-    except (ValueError, DataError, ImageReadError, FileNotFoundError, PermissionError, MemoryError) as error:
+    # (sr_keras.data's ImageReadError and DataError are ValueErrors)
+    except (ValueError, FileNotFoundError, PermissionError, MemoryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -25,20 +25,20 @@ USAGE = "usage: python -m sr_keras.pretrained list [--full] | download NAME [NAM
 
 
 def main(argv):
-    from sr_keras import pretrained
-
     action, names = (argv[1], argv[2:]) if len(argv) > 1 else (None, [])
-    if action == "list" and not names:
-        print(pretrained.table() if FLAGS.full else pretrained.listing())
-        return 0
     if action == "download" and not names:
         raise app.UsageError(f"download needs the NAME of a preset (python -m sr_keras.pretrained list); {USAGE}")
     if action not in ("list", "download"):
         raise app.UsageError(f"{'unknown action ' + repr(action) + '; ' if action else ''}{USAGE}")
-    if action == "list":
+    if action == "list" and names:
         raise app.UsageError(f"list takes no NAME; {USAGE}")
-    if FLAGS.weights and len(names) != 1:
+    if action == "download" and FLAGS.weights and len(names) != 1:
         raise app.UsageError("--weights goes with exactly one NAME (the preset whose file it is)")
+    from sr_keras import pretrained  # TensorFlow: after the usage errors
+
+    if action == "list":
+        print(pretrained.table() if FLAGS.full else pretrained.listing())
+        return 0
     for name in names:
         try:
             path = pretrained.model_path(name, weights=FLAGS.weights)

@@ -61,11 +61,11 @@ FLAGS = flags.FLAGS
 def collect_inputs(inputs):
     """(path, relative output stem, folder given or None) for every input file and every image under input
     folders."""
-    from sr_keras.data.io import list_images
-
     found = []
     for item in inputs:
         if os.path.isdir(item):
+            from sr_keras.data.io import list_images
+
             for path in list_images(item):
                 relative = os.path.relpath(path, item)
                 found.append((path, os.path.splitext(relative)[0], item))
@@ -125,23 +125,31 @@ def fast(model, manifest, pool_size):
     return model, None
 
 
+def _max_memory(text):
+    """The bytes of --max_memory (`sr_keras.inference.memory.parse_bytes`, which imports Keras)."""
+    from sr_keras.inference.memory import parse_bytes
+
+    try:
+        return parse_bytes(text)
+    except ValueError as error:
+        raise ValueError(f"--max_memory: {error}") from None
+
+
 def main(argv):
     inputs = argv[1:]
     if not inputs:
         raise app.UsageError("give one or more input images or folders")
     from sr_keras.cli.common import check_scale
-    from sr_keras.data.io import DataError, ImageReadError, inspect_images
     from sr_keras.files import check_writable_dir
-    from sr_keras.inference.upscale import upscale_to_file
-    from sr_keras.inference.memory import default_max_memory, parse_bytes
 
-    try:
-        try:
-            budget = parse_bytes(FLAGS.max_memory) if FLAGS.max_memory else None
-        except ValueError as error:
-            raise ValueError(f"--max_memory: {error}") from None
+    try:  # the checks that need no TensorFlow come first: a missing input is reported at once
+        budget = _max_memory(FLAGS.max_memory) if FLAGS.max_memory else None
         output_dir = check_writable_dir(FLAGS.output_dir) if FLAGS.output_dir else None
         files = collect_inputs(inputs)
+        from sr_keras.data.io import inspect_images
+        from sr_keras.inference.memory import default_max_memory
+        from sr_keras.inference.upscale import upscale_to_file
+
         readable = {info.path for info in inspect_images([p for p, _, _ in files], skip_bad=FLAGS.skip_bad,
                                                          alpha_dropped=False)}
         files = [item for item in files if item[0] in readable]
@@ -174,8 +182,8 @@ def main(argv):
             plan = (f"tiles of {done['tile']} px, {done['batch_size']} per batch" if done["tile"] else "whole image")
             print(f"[{index}/{len(targets)}] {path} -> {target} ({done['width']}x{done['height']}, "
                   f"{done['bit_depth']}-bit, {plan}, {time.perf_counter() - began:.1f} s)", file=sys.stderr)
-    except (ValueError, DataError, ImageReadError, FileNotFoundError, FileExistsError, PermissionError,
-            MemoryError) as error:
+    # (sr_keras.data's ImageReadError and DataError are ValueErrors)
+    except (ValueError, FileNotFoundError, FileExistsError, PermissionError, MemoryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
