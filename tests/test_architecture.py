@@ -126,3 +126,32 @@ def test_the_lazy_names_of_the_package_load_their_units():
     assert {"layers", "models", "pretrained", "build_model"} <= set(dir(sr_keras))
     with pytest.raises(AttributeError, match="no attribute 'nothere'"):
         sr_keras.nothere  # noqa: B018
+
+
+LIGHT_ERRORS = {  # the commands whose flag errors and missing inputs need no TensorFlow: (module, missing input)
+    "sr_keras.upscale": ["nothere.jpg"],
+    "sr_keras.evaluate": ["--model_path=nothere.keras"],
+    "sr_keras.convert": ["--input=nothere.pt", "--output=x.keras"],
+    "sr_keras.download_div2k": ["--root=nothere", "--check_only"],
+    # `python -m sr_keras.pretrained` imports its package, which imports TensorFlow; `sr-pretrained` runs this:
+    "sr_keras.cli.pretrained": ["download"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(LIGHT_ERRORS))
+def test_light_commands_report_a_flag_typo_and_a_missing_input_without_tensorflow(module, tmp_path):
+    """A flag typo and a missing input are one line ("error: ...") and exit 2, before TensorFlow is imported:
+    the command's launcher run as `python -m` runs it, in a fresh interpreter."""
+    code = ("import runpy, sys\n"
+            "sys.argv = sys.argv[1:]\n"
+            "try:\n"
+            "    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
+            "except SystemExit as exit:\n"
+            "    print(exit.code, 'tensorflow' in sys.modules)\n")
+    for args in (["--nosuchflag"], LIGHT_ERRORS[module]):
+        result = subprocess.run([sys.executable, "-c", code, module, *args], capture_output=True, text=True,
+                                timeout=120, cwd=tmp_path)
+        assert result.stdout.split() == ["2", "False"], (args, result.stdout, result.stderr[-2000:])
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error:"), (args, result.stderr[-2000:])
+    assert not list(tmp_path.iterdir())
