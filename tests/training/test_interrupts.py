@@ -83,13 +83,14 @@ def _latest_step(model_dir):
     return None if latest is None else int(latest.rsplit("-", 1)[1])
 
 
-@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
-def test_signal_saves_the_current_step_exits_with_one_line_and_resumes(signum, code, tmp_path):
-    model_dir = tmp_path / "run"
-    command = _command(model_dir, steps=100000)  # no periodic checkpoint before the end: only the signal saves
+def _interrupted(command, model_dir, signum, code, resumed_from=None):
+    """Runs `command` until it has trained a step past its start, sends `signum`, and checks the one-line exit with
+    `code` and the checkpoint saved at the step it names; returns that step."""
     run = _Training(command)
     try:
-        seen = run.step(at_least=3)
+        if resumed_from is not None:
+            run.wait_for(rf"^resuming edsr_baseline x4 at step {resumed_from}/100000")
+        seen = run.step(at_least=(resumed_from or 0) + 3)
         run.process.send_signal(signum)
         assert run.finish(timeout=60) == code, run.stderr()[-3000:]
     finally:
@@ -106,16 +107,29 @@ def test_signal_saves_the_current_step_exits_with_one_line_and_resumes(signum, c
     saved_step, _, iterations, _ = _checkpoint_state(tf.train.latest_checkpoint(str(model_dir / "checkpoints")))
     assert saved_step == step and iterations == step
     assert not (model_dir / ".lock").exists()
+    return step
 
-    resumed = subprocess.run(_command(model_dir, steps=step + 2), capture_output=True, text=True,
+
+def test_sigint_then_sigterm_save_the_current_step_exit_with_one_line_and_resume(tmp_path):
+    """Ctrl-C (SIGINT, exit 130) stops a run; its resumption is stopped by SIGTERM (a scheduler's kill, exit 143)
+    and resumed again to the end: each signal saves the step it names, and each resumption starts there. One
+    chain of three processes covers both signals and both resumptions."""
+    model_dir = tmp_path / "run"
+    command = _command(model_dir, steps=100000)  # no periodic checkpoint before the end: only the signals save
+    first = _interrupted(command, model_dir, signal.SIGINT, 130)
+    second = _interrupted(command, model_dir, signal.SIGTERM, 143, resumed_from=first)
+    starts = [e for e in _events(model_dir) if e["event"] == "start"]
+    assert starts[-1]["step"] == first and starts[-1]["g_optimizer_iterations"] == first
+
+    resumed = subprocess.run(_command(model_dir, steps=second + 2), capture_output=True, text=True,
                              timeout=wall_clock_limit(300), env=ENV)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"resuming edsr_baseline x4 at step {step}/{step + 2}" in resumed.stderr
-    assert f"step {step + 1}/{step + 2}" in resumed.stderr
+    assert f"resuming edsr_baseline x4 at step {second}/{second + 2}" in resumed.stderr
+    assert f"step {second + 1}/{second + 2}" in resumed.stderr
     starts = [e for e in _events(model_dir) if e["event"] == "start"]
-    assert starts[-1]["step"] == step and starts[-1]["g_optimizer_iterations"] == step
-    assert [e for e in _events(model_dir) if e["event"] == "end"][-1]["resumed_from"] == step
-    assert _latest_step(model_dir) == step + 2
+    assert starts[-1]["step"] == second and starts[-1]["g_optimizer_iterations"] == second
+    assert [e for e in _events(model_dir) if e["event"] == "end"][-1]["resumed_from"] == second
+    assert _latest_step(model_dir) == second + 2
 
 
 def test_a_second_signal_exits_at_once_and_the_latest_checkpoint_stays_intact(tmp_path):
