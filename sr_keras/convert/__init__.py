@@ -37,34 +37,16 @@ to TensorFlow's `depth_to_space` order ((dy * r + dx) * C + c); spectral norm's 
 `weight_u` -> u, `weight_v` -> v reordered from (in, kh, kw) to the kernel's (kh, kw, in). A missing, extra or
 mis-shaped tensor stops the conversion with one line naming it.
 """
-import importlib
-import importlib.machinery
 
-# public name -> the module defining it, imported on first access
-_LAZY = {name: module for module, names in {
+from sr_keras._lazy import lazy_package
+
+# (the modules import TensorFlow quietly themselves, through sr_keras.layers and sr_keras.models)
+lazy_package(__name__, {
     "sr_keras.convert.api": ("SOURCES", "convert_file", "detect_source"),
     "sr_keras.convert._common": ("ConversionError", "read_state_dict"),
     "sr_keras.convert.esrgan": ("convert_vgg_style_discriminator",),
     "sr_keras.convert.realesrgan": ("convert_unet_discriminator_sn",),
-}.items() for name in names}
-
-
-def __getattr__(name):
-    """`sr_keras.convert.convert_file`, ... and the submodules (`sr_keras.convert.edsr`) imported on first access
-    (PEP 562). The modules import TensorFlow quietly themselves, through `sr_keras.layers` / `sr_keras.models`."""
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-    elif not name.startswith("__") and importlib.machinery.PathFinder.find_spec(f"{__name__}.{name}", __path__):
-        value = importlib.import_module(f"{__name__}.{name}")
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
-
+}, quiet=False)
 
 __all__ = ["SOURCES", "ConversionError", "convert_file", "convert_unet_discriminator_sn",
            "convert_vgg_style_discriminator", "detect_source", "read_state_dict"]

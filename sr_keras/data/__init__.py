@@ -18,15 +18,10 @@ Getting DIV2K:
                                            under root, resuming and skipping finished folders (the command
                                            line: python -m sr_keras.download_div2k --root data/div2k)
 """
-import importlib
-import importlib.machinery
-import sys
-import types
 
-from sr_keras._quiet import import_tensorflow
+from sr_keras._lazy import lazy_package
 
-# public name -> the module defining it, imported on first access
-_LAZY = {name: module for module, names in {
+lazy_package(__name__, {
     "sr_keras.data.degrade": ("bicubic_degrade", "imresize", "modcrop", "quantize_uint8"),
     "sr_keras.data.div2k": ("div2k", "div2k_tfds"),
     "sr_keras.data.div2k_download": ("download_div2k",),
@@ -37,50 +32,7 @@ _LAZY = {name: module for module, names in {
     "sr_keras.data.realesrgan": ("RealESRGANSettings",),
     "sr_keras.data.samples": ("embedded_photos", "photo_paths"),
     "sr_keras.data.tvat": ("calibrate_tvat", "tvat", "tvat_class", "vsp"),
-}.items() for name in names}
-# the modules that use no TensorFlow (the DIV2K downloader's)
-_LIGHT = ("sr_keras.data.div2k_archives", "sr_keras.data.div2k_download")
-
-
-class _QuietImports:
-    """A finder on `sys.meta_path` that finds nothing: it imports TensorFlow quietly before the first module of
-    this package that uses it is loaded, however it is imported (`from sr_keras.data.io import read_image`)."""
-
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if name.startswith(f"{__name__}.") and name not in _LIGHT:
-            import_tensorflow()
-        return None
-
-
-class _Package(types.ModuleType):
-    """This package: loading the module `div2k` (or `tvat`) keeps the function of that name in its place (the
-    import system sets a package's attribute to each submodule it loads)."""
-
-    def __setattr__(self, name, value):
-        if not (name in _LAZY and isinstance(value, types.ModuleType)):
-            super().__setattr__(name, value)
-
-
-def __getattr__(name):
-    """`sr_keras.data.read_image`, ... and the submodules (`sr_keras.data.pipeline`) imported on first access
-    (PEP 562)."""
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-    elif not name.startswith("__") and importlib.machinery.PathFinder.find_spec(f"{__name__}.{name}", __path__):
-        value = importlib.import_module(f"{__name__}.{name}")
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_LAZY))
-
-
-sys.meta_path.insert(0, _QuietImports)
-sys.modules[__name__].__class__ = _Package
+}, light=("div2k_archives", "div2k_download"))
 
 __all__ = [
     "DEGRADATIONS", "DataError", "ImageReadError", "ImageSet", "RealESRGANSettings", "bicubic_degrade",
