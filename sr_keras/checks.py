@@ -1,9 +1,12 @@
-"""Argument checks shared by every module: one rule for integers, one error type for settings.
+"""Argument checks shared by every module: one rule for integers, one error type for settings, one check of a
+model file.
 
 Integers are Python or NumPy integers; booleans and floats are refused, `4.0` included, so that a scale, a
 tile size or a batch size means the same thing everywhere in the package.
 """
 import numbers
+import os
+import zipfile
 
 
 class ConfigError(ValueError):
@@ -70,3 +73,21 @@ def scale(value, supported=None, owner=None, name="scale", error=ValueError):
         message = f"{what}; supported scales: {', '.join(map(str, supported))}"
         raise error(name, message) if issubclass(error, ConfigError) else error(message)
     return value
+
+
+def model_file(path):
+    """Checks that `path` is a `.keras` model file (it exists and is a zip archive) without loading it, so that
+    commands report a missing or fake model file before they import TensorFlow; `load_generator` checks the
+    same way. Returns the path as a string.
+
+    Raises:
+        FileNotFoundError, ValueError: a missing file, or one that is not a `.keras` zip archive.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"model file not found: {path}")
+    if not path.endswith(".keras"):
+        raise ValueError(f"not a .keras model file: {path}")
+    if not zipfile.is_zipfile(path):  # Keras would report "File not found" for a file that exists
+        raise ValueError(f"not a .keras model file (a .keras file is a zip archive written by model.save): {path}")
+    return path

@@ -13,6 +13,7 @@ import os
 import sys
 import typing
 
+from sr_keras import checks
 from sr_keras.checks import ConfigError
 
 
@@ -194,7 +195,7 @@ def load_model_from_flags(flag_values, required=True):
     if strength is not None and not name:
         raise ValueError("--denoise_strength goes with --pretrained=realesr_general_x4v3")
     if model_path:
-        check_model_file(model_path)
+        checks.model_file(model_path)  # before TensorFlow: a missing file is reported at once
         from sr_keras.models.saving import load_generator
 
         return load_generator(model_path), model_path
@@ -206,23 +207,6 @@ def load_model_from_flags(flag_values, required=True):
         raise ValueError("give the model: --model_path=FILE.keras or --pretrained=NAME "
                          "(python -m sr_keras.pretrained list)")
     return None, None
-
-
-def check_model_file(path):
-    """The first checks of `sr_keras.models.load_generator`, with its messages, made before TensorFlow is imported
-    (`sr_keras.models` imports it), so a missing or fake model file is reported at once.
-
-    Raises:
-        FileNotFoundError, ValueError: a missing file, or one that is not a `.keras` zip archive.
-    """
-    import zipfile
-
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"model file not found: {path}")
-    if not path.endswith(".keras"):
-        raise ValueError(f"not a .keras model file: {path}")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"not a .keras model file (a .keras file is a zip archive written by model.save): {path}")
 
 
 def check_scale(model, scale, path):

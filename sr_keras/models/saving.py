@@ -1,8 +1,9 @@
 """Loading `.keras` generators saved by sr_keras, with errors that name the file."""
 import os
-import zipfile
 
 import keras
+
+from sr_keras import checks
 
 
 def load_generator(path):
@@ -15,13 +16,7 @@ def load_generator(path):
         FileNotFoundError, ValueError: missing or unreadable model file (the message names it).
     """
     # Importing this module ran sr_keras/__init__.py, which registers every custom layer and SRGenerator.
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"model file not found: {path}")
-    if not path.endswith(".keras"):
-        raise ValueError(f"not a .keras model file: {path}")
-    if not zipfile.is_zipfile(path):  # Keras would report "File not found" for a file that exists
-        raise ValueError(f"not a .keras model file (a .keras file is a zip archive written by model.save): {path}")
+    path = checks.model_file(path)
     try:
         return keras.saving.load_model(path)
     except Exception as error:  # noqa: BLE001 - any failure to load is reported with the path
