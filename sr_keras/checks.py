@@ -91,3 +91,26 @@ def model_file(path):
     if not zipfile.is_zipfile(path):  # Keras would report "File not found" for a file that exists
         raise ValueError(f"not a .keras model file (a .keras file is a zip archive written by model.save): {path}")
     return path
+
+
+def parse_bytes(text):
+    """'2GB', '1.5G', '800MB', '512M', '1000000' -> bytes (powers of 1024 for K/M/G/T): a memory budget, as
+    `upscale --max_memory` takes it.
+
+    Raises:
+        ValueError: not a positive amount with an optional unit (the message shows the accepted forms).
+    """
+    value = str(text).strip().upper().replace(" ", "")
+    units = {"T": 2 ** 40, "G": 2 ** 30, "M": 2 ** 20, "K": 2 ** 10}
+    number, factor = value, 1
+    for suffix in ("TB", "GB", "MB", "KB", "T", "G", "M", "K", "B"):
+        if value.endswith(suffix):
+            number, factor = value[: -len(suffix)], units.get(suffix[0], 1)
+            break
+    try:
+        amount = float(number) * factor
+    except ValueError:
+        amount = 0
+    if not amount > 0:
+        raise ValueError(f"expected an amount of memory such as 2GB, 1.5G or 800MB, got {text!r}")
+    return int(amount)

@@ -128,7 +128,7 @@ def test_the_lazy_names_of_the_package_load_their_units():
         sr_keras.nothere  # noqa: B018
 
 
-LIGHT_ERRORS = {  # the commands whose flag errors and missing inputs need no TensorFlow: (module, missing input)
+LIGHT_ERRORS = {  # the commands whose flag errors and missing inputs need no TensorFlow: (module, bad inputs)
     "sr_keras.upscale": ["nothere.jpg"],
     "sr_keras.evaluate": ["--model_path=nothere.keras"],
     "sr_keras.convert": ["--input=nothere.pt", "--output=x.keras"],
@@ -148,10 +148,15 @@ def test_light_commands_report_a_flag_typo_and_a_missing_input_without_tensorflo
             "    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
             "except SystemExit as exit:\n"
             "    print(exit.code, 'tensorflow' in sys.modules)\n")
-    for args in (["--nosuchflag"], LIGHT_ERRORS[module]):
+    cases = [["--nosuchflag"], LIGHT_ERRORS[module]]
+    if module == "sr_keras.upscale":  # a file that is not an image, a budget that is not an amount
+        (tmp_path / "inputs").mkdir()
+        (tmp_path / "inputs" / "notes.png").write_text("not an image\n")
+        cases += [["inputs/notes.png"], ["--max_memory=lots", "inputs/notes.png"]]
+    for args in cases:
         result = subprocess.run([sys.executable, "-c", code, module, *args], capture_output=True, text=True,
                                 timeout=120, cwd=tmp_path)
         assert result.stdout.split() == ["2", "False"], (args, result.stdout, result.stderr[-2000:])
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error:"), (args, result.stderr[-2000:])
-    assert not list(tmp_path.iterdir())
+    assert [p.name for p in tmp_path.iterdir()] in ([], ["inputs"])  # nothing written

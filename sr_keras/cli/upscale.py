@@ -126,8 +126,8 @@ def fast(model, manifest, pool_size):
 
 
 def _max_memory(text):
-    """The bytes of --max_memory (`sr_keras.inference.memory.parse_bytes`, which imports Keras)."""
-    from sr_keras.inference.memory import parse_bytes
+    """The bytes of --max_memory."""
+    from sr_keras.checks import parse_bytes
 
     try:
         return parse_bytes(text)
@@ -140,19 +140,19 @@ def main(argv):
     if not inputs:
         raise app.UsageError("give one or more input images or folders")
     from sr_keras.cli.common import check_scale
+    from sr_keras.data.io import inspect_images
     from sr_keras.files import check_writable_dir
 
-    try:  # the checks that need no TensorFlow come first: a missing input is reported at once
+    try:  # the checks that need no TensorFlow come first: a missing or unreadable input is reported at once
         budget = _max_memory(FLAGS.max_memory) if FLAGS.max_memory else None
         output_dir = check_writable_dir(FLAGS.output_dir) if FLAGS.output_dir else None
         files = collect_inputs(inputs)
-        from sr_keras.data.io import inspect_images
-        from sr_keras.inference.memory import default_max_memory
-        from sr_keras.inference.upscale import upscale_to_file
-
         readable = {info.path for info in inspect_images([p for p, _, _ in files], skip_bad=FLAGS.skip_bad,
                                                          alpha_dropped=False)}
         files = [item for item in files if item[0] in readable]
+        from sr_keras.inference.memory import default_max_memory
+        from sr_keras.inference.upscale import upscale_to_file
+
         tile, overlap = FLAGS.tile, FLAGS.overlap
         model, label, manifest = load_model(FLAGS.scale)
         if manifest is not None:

@@ -32,7 +32,7 @@ lazy_package(__name__, {
     "sr_keras.data.realesrgan": ("RealESRGANSettings",),
     "sr_keras.data.samples": ("embedded_photos", "photo_paths"),
     "sr_keras.data.tvat": ("calibrate_tvat", "tvat", "tvat_class", "vsp"),
-}, light=("div2k_archives", "div2k_download"))
+}, light=("div2k_archives", "div2k_download", "io"))
 
 __all__ = [
     "DEGRADATIONS", "DataError", "ImageReadError", "ImageSet", "RealESRGANSettings", "bicubic_degrade",

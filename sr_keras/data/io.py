@@ -18,8 +18,19 @@ import re
 import warnings
 
 import numpy as np
-import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+
+def _tensorflow():
+    """TensorFlow, imported quietly on first use: reading and checking image files needs only Pillow and numpy,
+    so commands check their inputs before TensorFlow loads (`sr_keras._lazy`)."""
+    from sr_keras._quiet import import_tensorflow
+
+    import_tensorflow()
+    import tensorflow
+
+    return tensorflow
+
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -234,8 +245,12 @@ def _is_16_bit(image, path):
 def _decode_16_bit(image, path):
     """uint16 [H, W, C] of a 16-bit PNG (TensorFlow's decoder) or TIFF (tifffile, or Pillow for gray)."""
     if image.format == "PNG":
+        tf = _tensorflow()
         with open(path, "rb") as handle:
-            return tf.io.decode_png(handle.read(), channels=0, dtype=tf.uint16).numpy()
+            try:
+                return tf.io.decode_png(handle.read(), channels=0, dtype=tf.uint16).numpy()
+            except tf.errors.InvalidArgumentError as error:
+                raise ValueError(str(error)) from None
     if image.mode.startswith("I;16"):
         return np.asarray(image).astype("uint16")[..., None]
     try:
@@ -269,7 +284,7 @@ def read_source_image(path):
     if _is_16_bit(image, path):
         try:
             pixels = _decode_16_bit(image, path)
-        except (tf.errors.InvalidArgumentError, OSError, ValueError) as error:
+        except (OSError, ValueError) as error:
             raise ImageReadError(f"cannot read image {path}: {str(error).splitlines()[0]}") from None
         pixels = _orient(pixels, orientation)
         channels = pixels.shape[-1]
@@ -337,6 +352,7 @@ def decode_image(contents):
 
     Grayscale is replicated to RGB, alpha dropped, 16-bit PNG converted to 8 bits.
     """
+    tf = _tensorflow()
     image = tf.io.decode_image(contents, channels=3, dtype=tf.uint8, expand_animations=False)
     image.set_shape([None, None, 3])
     return image
@@ -344,4 +360,5 @@ def decode_image(contents):
 
 def load_image(path):
     """TensorFlow op: reads and decodes an image file to float32 RGB [H, W, 3] in [0, 255]."""
+    tf = _tensorflow()
     return tf.cast(decode_image(tf.io.read_file(path)), tf.float32)

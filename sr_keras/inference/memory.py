@@ -12,6 +12,7 @@ import os
 
 import keras
 
+from sr_keras.checks import parse_bytes  # the budget's text; in checks so commands parse it without Keras
 from sr_keras.layers import FlexibleSelfAttention, iter_layers
 
 __all__ = [
@@ -291,23 +292,3 @@ def plan_tiles(model, height, width, scale, budget, overlap=16, max_batch=4, out
                             f"in reserve")
 
 
-def parse_bytes(text):
-    """'2GB', '1.5G', '800MB', '512M', '1000000' -> bytes (powers of 1024 for K/M/G/T).
-
-    Raises:
-        ValueError: not a positive amount with an optional unit (the message shows the accepted forms).
-    """
-    value = str(text).strip().upper().replace(" ", "")
-    units = {"T": 2 ** 40, "G": 2 ** 30, "M": 2 ** 20, "K": 2 ** 10}
-    number, factor = value, 1
-    for suffix in ("TB", "GB", "MB", "KB", "T", "G", "M", "K", "B"):
-        if value.endswith(suffix):
-            number, factor = value[: -len(suffix)], units.get(suffix[0], 1)
-            break
-    try:
-        amount = float(number) * factor
-    except ValueError:
-        amount = 0
-    if not amount > 0:
-        raise ValueError(f"expected an amount of memory such as 2GB, 1.5G or 800MB, got {text!r}")
-    return int(amount)
