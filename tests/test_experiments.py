@@ -2,11 +2,10 @@
 
 Each flagfile is loaded with `python -m sr_keras.train`'s own absl flags, then run for one step on two small
 real-photo crops: later flags override the file's data, steps, batch and crop size. The paper-size models are
-built to count their parameters; the recipes' one-step runs then shrink the networks (`SHRINK`: 8 filters, one
-block) and keep everything else of the recipe (losses, optimiser, schedule, GAN pairing, validation, saving),
-as the brief asks: exact-size models are built for their counts, not trained. The `_cpu` files run at their
-own size. The 8-GPU files must parse to `gpus == 8` and are dry-run on the two logical CPU devices of
-`tests/conftest.py` instead.
+built to count their parameters; the one-step runs of the recipes and of the `_cpu` files then shrink the
+networks (`SHRINK`: 8 filters, one block) and keep everything else (losses, optimiser, schedule, GAN pairing,
+validation, saving), as the brief asks: exact-size models are built for their counts, not trained. The 8-GPU
+files must parse to `gpus == 8` and are dry-run on the two logical CPU devices of `tests/conftest.py` instead.
 """
 import json
 import pathlib
@@ -122,10 +121,11 @@ def _dry_run_args(first, config, tiny_photos, tmp_path, pretrained=None):
     return args, replicas
 
 
-def _file_config(path, tiny_photos):
-    """The config of `path` with only its paths (DIV2K, pretrained weights) pointed at files that exist."""
+def _file_config(path, tiny_photos, extra=()):
+    """The config of `path` (then `extra`) with only its paths (DIV2K, pretrained weights) pointed at files that
+    exist."""
     text = path.read_text()
-    args = [f"--flagfile={path}"]
+    args = [f"--flagfile={path}", *extra]
     if "--data=div2k" in text:
         args += ["--data=folder", f"--data_dir={tiny_photos}"]
     if "--init_from=" in text:
@@ -150,9 +150,16 @@ def test_flagfile_trains_one_step(path, tiny_photos, tmp_path, mirrored):
         assert count_params(discriminator, trainable=True) == DISCRIMINATOR_PARAMS[path.stem]
     if not path.stem.endswith("_cpu"):
         # A full-size file is its recipe plus run settings: the recipe's one-step run is
-        # test_recipe_trains_one_step (the same model at the same size), so only the parse is checked here.
+        # test_recipe_trains_one_step, so only the parse is checked here.
         assert config.recipe == RECIPE_OF_FILE[path.stem]
         return
+    # A CPU file runs its recipe with its own settings for one step, its networks shrunk as the recipes' are (its
+    # own size changes only the widths and depths of the same layers).
+    shrink = SHRINK + (SHRINK_DISCRIMINATOR if config.is_gan else [])
+    small = _file_config(path, tiny_photos, shrink)
+    args, replicas = _dry_run_args(f"--flagfile={path}", small, tiny_photos, tmp_path)
+    config = _parse(args + shrink)
+    assert (config.model.num_filters, config.model.num_res_blocks) == (8, 1)
     _train_one_step(config, replicas, tmp_path, mirrored)
 
 
