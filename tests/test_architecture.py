@@ -133,8 +133,7 @@ LIGHT_ERRORS = {  # the commands whose flag errors and missing inputs need no Te
     "sr_keras.evaluate": ["--model_path=nothere.keras"],
     "sr_keras.convert": ["--input=nothere.pt", "--output=x.keras"],
     "sr_keras.download_div2k": ["--root=nothere", "--check_only"],
-    # `python -m sr_keras.pretrained` imports its package, which imports TensorFlow; `sr-pretrained` runs this:
-    "sr_keras.cli.pretrained": ["download"],
+    "sr_keras.pretrained": ["download"],  # its usage errors
 }
 
 

@@ -20,15 +20,14 @@ Two kinds of presets:
   `pip install "sr_keras[convert]"`) and keeps the converted `.keras` file in the cache, so later loads need
   neither the network nor torch. `weights=` (CLI `--weights`) takes the original file or a converted `.keras`
   file from anywhere, offline.
-"""
-from sr_keras._quiet import import_tensorflow
 
-import_tensorflow()  # before the first TensorFlow or Keras import: quietly (sr_keras/_quiet.py)
+Importing this package imports no TensorFlow (`python -m sr_keras.pretrained list` answers at once); the
+functions that load or convert a model import it, quietly, through `sr_keras.models`.
+"""
 import os
 import tarfile
 import zipfile
 
-from sr_keras.models.saving import load_generator
 from sr_keras.pretrained.preset import WEIGHTS_DIR, Preset
 from sr_keras.pretrained.published import published_presets
 
@@ -178,6 +177,7 @@ def model_path(name, weights=None, progress=True):
             not this preset's architecture and scale; FileNotFoundError: `weights` does not exist.
     """
     from sr_keras.files import save_keras
+    from sr_keras.models.saving import load_generator
 
     preset = get(name)
     if weights is not None:
@@ -235,6 +235,8 @@ def load(name, weights=None, progress=True, denoise_strength=None):
         ValueError: unknown name, missing file, failed download or conversion, a denoise strength outside [0, 1]
             or for a preset without companion (one line, naming the preset).
     """
+    from sr_keras.models.saving import load_generator
+
     preset = get(name)
     if denoise_strength is not None and preset.companion is None:
         raise ValueError(f"--denoise_strength applies to {', '.join(p.name for p in PRESETS.values() if p.companion)}"
@@ -288,6 +290,7 @@ def ship_default_models(run_dir, scale):
     (`tools/train_default_models.py --ship`). Returns the written path."""
     from sr_keras.files import save_keras
     from sr_keras.models.precision import float32_copy
+    from sr_keras.models.saving import load_generator
 
     model = float32_copy(load_generator(os.path.join(run_dir, f"generator_final_x{scale}.keras")))
     return save_keras(model, get(default_model_name(scale)).path)
