@@ -3,6 +3,9 @@
 The CPU is split into two logical devices before TensorFlow initialises, so distribution tests can run a
 real MirroredStrategy over "/cpu:0" and "/cpu:1" (REFERENCE: the documented way to test tf.distribute on CPU).
 
+The package's commands run in their own processes, forked from a launcher that imported TensorFlow once
+(tests/launch.py).
+
 Wall-clock limits follow the machine's speed: `wall_clock_limit(seconds)` (also the `timeout` fixture) scales a
 limit written for an idle machine by the slowdown a small TensorFlow workload shows now (`machine_slowdown`).
 """
@@ -17,7 +20,11 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")  # as `import sr_keras` sets
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from tests import launch  # noqa: E402
+
 pytest.register_assert_rewrite("tests.harness")  # its asserts report their values, as a test's do
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    launch.start()  # the commands' launcher imports TensorFlow while this worker does (not in xdist's controller)
 
 import tensorflow as tf  # noqa: E402
 
@@ -120,3 +127,19 @@ def wall_clock_limit(idle_seconds):
 def timeout():
     """`wall_clock_limit`: `timeout(600)` is a limit for work that fits in 600 s on the idle machine."""
     return wall_clock_limit
+
+
+@pytest.fixture(autouse=True)
+def environment_restored():
+    """Each test leaves the process environment as it found it, so the commands of the next test get the
+    environment a user's shell would give them. Some libraries set variables when a test first imports them
+    (tf2onnx sets TF_CPP_MIN_LOG_LEVEL=3); a command then started with that environment would also run in a
+    fresh interpreter instead of being forked (tests/launch.py), as that variable is read at start-up."""
+    before = dict(os.environ)
+    yield
+    if os.environ != before:
+        current = os.environ.get("PYTEST_CURRENT_TEST")
+        os.environ.clear()
+        os.environ.update(before)
+        if current is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = current

@@ -4,7 +4,6 @@ LR upscaled, as in BasicSR's and EDSR-PyTorch's evaluations."""
 import json
 import os
 import re
-import subprocess
 import sys
 
 import numpy as np
@@ -13,6 +12,7 @@ from PIL import Image
 
 import sr_keras
 from sr_keras.data import imresize
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 SCALE = 2
@@ -60,10 +60,10 @@ def _independent(model, folder):
 
 def _run(folder, protocol):
     output = folder / f"{protocol}.json"
-    result = subprocess.run([sys.executable, "-m", "sr_keras.evaluate", f"--model_path={folder / 'tiny.keras'}",
-                             f"--data_dir={folder / 'hr'}", f"--protocol={protocol}", f"--output_json={output}"],
-                            capture_output=True, text=True, timeout=wall_clock_limit(300),
-                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    result = launch.run([sys.executable, "-m", "sr_keras.evaluate", f"--model_path={folder / 'tiny.keras'}",
+                         f"--data_dir={folder / 'hr'}", f"--protocol={protocol}", f"--output_json={output}"],
+                        capture_output=True, text=True, timeout=wall_clock_limit(300),
+                        env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-2000:]
     assert re.search(rf"^protocol {protocol} on \d+ images? \(", result.stdout, re.MULTILINE), result.stdout
     return json.loads(output.read_text())

@@ -10,7 +10,6 @@ files must parse to `gpus == 8` and are dry-run on the two logical CPU devices o
 import json
 import pathlib
 import shutil
-import subprocess
 import sys
 
 import keras
@@ -24,6 +23,7 @@ import sr_keras.cli.train as train_cli
 from sr_keras.models import build_model, count_params
 from sr_keras.training import RECIPES, train
 from sr_keras.training.build import build_discriminator, build_generators
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -203,8 +203,8 @@ def test_documented_command_exits_zero(name, tiny_photos, tmp_path):
     path = EXPERIMENTS / f"{name}.flags"
     config = _file_config(path, tiny_photos)
     args, replicas = _dry_run_args(f"--flagfile={path}", config, tiny_photos, tmp_path)
-    result = subprocess.run([sys.executable, "-m", "sr_keras.train", *args], capture_output=True, text=True,
-                            timeout=wall_clock_limit(300), cwd=ROOT)
+    result = launch.run([sys.executable, "-m", "sr_keras.train", *args], capture_output=True, text=True,
+                        timeout=wall_clock_limit(300), cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     with open(tmp_path / "run" / "metrics.jsonl") as handle:
         end = [json.loads(line) for line in handle][-1]

@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from tests import launch
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -17,7 +19,7 @@ def test_bench_train_writes_a_consistent_report(tmp_path):
     """One model at a tiny batch: the step times per round against the matmul measured before each, the pipeline
     cost, the kernel bound and, where PyTorch is installed, BasicSR's step timed in the same rounds."""
     output = tmp_path / "bench.json"
-    result = subprocess.run(
+    result = launch.run(
         [sys.executable, "tools/bench_train.py", "--models=edsr_baseline", "--batch_size=2", "--crop_size=12",
          "--steps=1", "--rounds=2", "--kernel_repeats=1", "--matmul_size=256", f"--output={output}"],
         capture_output=True, text=True, timeout=600, cwd=ROOT)
@@ -59,7 +61,7 @@ def test_bench_realesrgan_writes_every_row(tmp_path):
     from tools.torch_esrgan import BasicSRRRDBNet
 
     assert sum(p.numel() for p in BasicSRRRDBNet(4).parameters()) == 16_697_987
-    result = subprocess.run(
+    result = launch.run(
         [sys.executable, "tools/bench_realesrgan.py", "--size=40x32", "--models=srvgg_compact", "--num_conv=2",
          "--repeats=1", "--tile=24", "--fast_rows=false", f"--output_dir={tmp_path}",
          f"--work_dir={tmp_path / 'work'}"],

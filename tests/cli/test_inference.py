@@ -11,12 +11,13 @@ import tensorflow as tf
 from PIL import Image
 
 from sr_keras.models import build_model
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 
 def _run(module, args, timeout=300):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
-                          timeout=wall_clock_limit(timeout), env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    return launch.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                      timeout=wall_clock_limit(timeout), env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ its state-dict keys (`src/model/edsr.py`, `mdsr.py`, `common.py`): mean shifts `
 """
 import os
 import pickle
-import subprocess
 import sys
 
 import numpy as np
@@ -21,6 +20,7 @@ nn = torch.nn
 
 from sr_keras.convert import ConversionError, convert_file  # noqa: E402
 from sr_keras.layers import DIV2K_RGB_MEAN  # noqa: E402
+from tests import launch
 from tests.conftest import wall_clock_limit  # noqa: E402
 
 FEATS, BLOCKS = 8, 2
@@ -146,8 +146,8 @@ class _Exploit:
 
 
 def _convert_cli(args, tmp_path):
-    return subprocess.run([sys.executable, "-m", "sr_keras.convert", *args], capture_output=True, text=True,
-                          timeout=wall_clock_limit(300), cwd=tmp_path, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    return launch.run([sys.executable, "-m", "sr_keras.convert", *args], capture_output=True, text=True,
+                      timeout=wall_clock_limit(300), cwd=tmp_path, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
 
 
 def test_cli_converts_and_reports(tmp_path):

@@ -20,6 +20,7 @@ torch = pytest.importorskip("torch")
 nn, F = torch.nn, torch.nn.functional
 
 from sr_keras.convert import convert_file  # noqa: E402
+from tests import launch  # noqa: E402
 from sr_keras.convert import esrgan as esrgan_convert  # noqa: E402
 from tools.torch_esrgan import RRDB, BasicSRRRDBNet, SRVGGNetCompact  # noqa: E402
 
@@ -169,12 +170,11 @@ def test_any_input_size_as_realesrganer_pads_and_crops(case, tmp_path):
 
 def _upscale_cli(args, cache):
     import os
-    import subprocess
     import sys
 
     env = dict(os.environ, SR_KERAS_CACHE=str(cache), CUDA_VISIBLE_DEVICES="")
-    return subprocess.run([sys.executable, "-m", "sr_keras.upscale", *args], capture_output=True, text=True,
-                          env=env, timeout=600)
+    return launch.run([sys.executable, "-m", "sr_keras.upscale", *args], capture_output=True, text=True,
+                      env=env, timeout=600)
 
 
 def test_denoise_strength_mixes_the_two_general_models_as_realesrgan(crop, tmp_path):

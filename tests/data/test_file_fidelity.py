@@ -3,7 +3,6 @@ whose 8-bit reduction equals the 8-bit output, the input's ICC profile and EXIF 
 output (orientation reset: the pixels are turned already), on real photo crops written by the test with other
 encoders (TensorFlow's PNG encoder, tifffile, Pillow)."""
 import os
-import subprocess
 import sys
 
 import keras
@@ -15,6 +14,7 @@ from skimage import data
 
 from sr_keras.data.png import PNGWriter
 from sr_keras.models import build_model
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 
@@ -35,8 +35,8 @@ def crop16():
 
 
 def _upscale(args, cwd):
-    result = subprocess.run([sys.executable, "-m", "sr_keras.upscale", *args], capture_output=True, text=True,
-                            timeout=wall_clock_limit(300), cwd=cwd, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    result = launch.run([sys.executable, "-m", "sr_keras.upscale", *args], capture_output=True, text=True,
+                        timeout=wall_clock_limit(300), cwd=cwd, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-2000:]
     return result
 

@@ -2,7 +2,6 @@
 photo crops and compared with Keras (tiny models with random but fixed weights)."""
 import json
 import os
-import subprocess
 import sys
 
 import keras
@@ -12,6 +11,7 @@ import pytest
 from sr_keras.export import (CHECK_SIZES, TOLERANCE, export_model, litert_operators, parse_input_size,
                              photo_crops, verify)
 from sr_keras.models import build_model
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 MODELS = {"edsr_baseline": 2, "wdsr_b": 4, "srresnet": 2, "a_srresnet": 4, "rrdbnet": 2, "srvgg_compact": 4}
@@ -131,8 +131,8 @@ def test_photo_crops_are_real_photos_of_the_asked_sizes():
 def _run(args, prelude=""):
     code = (f"import runpy, sys\n{prelude}sys.argv = ['sr_keras.export'] + sys.argv[1:]\n"
             "runpy.run_module('sr_keras.export', run_name='__main__', alter_sys=True)\n")
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                          timeout=wall_clock_limit(300), env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    return launch.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                      timeout=wall_clock_limit(300), env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
 
 
 @pytest.fixture(scope="module")

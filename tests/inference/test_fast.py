@@ -2,7 +2,6 @@
 model, and the CLI names it and falls back when an optional runtime is missing."""
 import importlib.util
 import os
-import subprocess
 import sys
 
 import keras
@@ -15,6 +14,7 @@ from sr_keras.inference import predict
 from sr_keras.inference.fast import MAX_COST_DB, PATHS, choose_path, fast_model
 from sr_keras.metrics import psnr
 from sr_keras.models import build_model
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 OPENVINO = importlib.util.find_spec("openvino") is not None
@@ -78,10 +78,10 @@ def test_cli_fast_names_its_path_and_falls_back_without_a_runtime(tiny, tmp_path
     library test above measures them where installed."""
     tiny.save(tmp_path / "tiny_x2.keras")
     Image.fromarray(data.coffee()[:60, :80]).save(tmp_path / "photo.png")
-    result = subprocess.run([sys.executable, "-c", _WITHOUT_RUNTIMES, "--fast", "--model_path=tiny_x2.keras", "photo.png",
-                             "--output_dir=out"], capture_output=True, text=True, cwd=tmp_path,
-                            timeout=wall_clock_limit(300),
-                            env=dict(os.environ, CUDA_VISIBLE_DEVICES="", SR_KERAS_CACHE=str(tmp_path / "cache")))
+    result = launch.run([sys.executable, "-c", _WITHOUT_RUNTIMES, "--fast", "--model_path=tiny_x2.keras", "photo.png",
+                         "--output_dir=out"], capture_output=True, text=True, cwd=tmp_path,
+                        timeout=wall_clock_limit(300),
+                        env=dict(os.environ, CUDA_VISIBLE_DEVICES="", SR_KERAS_CACHE=str(tmp_path / "cache")))
     assert result.returncode == 0, result.stderr[-2000:]
     chosen = [line for line in result.stderr.splitlines() if line.startswith("--fast: ") and "measuring" not in line]
     assert len(chosen) == 1 and chosen[0].split()[1].rstrip(":") in PATHS, result.stderr

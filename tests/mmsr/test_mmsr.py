@@ -2,7 +2,6 @@
 and the train-then-upscale command lines."""
 import json
 import os
-import subprocess
 import sys
 
 import keras
@@ -16,6 +15,7 @@ from sr_keras.data import imresize, tvat
 from sr_keras.inference import predict
 from sr_keras.mmsr import MMSRRouter, class_tile_sets, classify
 from sr_keras.models import build_model
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 OFFSETS = (0.0, 40.0, -40.0)  # class k's model adds OFFSETS[k]: its tiles are recognisable in the output
@@ -126,7 +126,7 @@ def test_default_boundaries_split_real_training_tiles_into_thirds():
 def test_mmsr_train_then_upscale_command_lines(tmp_path):
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
     model_dir = tmp_path / "mmsr"
-    train = subprocess.run(
+    train = launch.run(
         [sys.executable, "-m", "sr_keras.mmsr", "train", f"--model_dir={model_dir}", "--steps=6",
          "--num_filters=8", "--discriminator_filters=8", "--content_loss=mse", "--batch_size=2", "--crop_size=8",
          "--mmsr_tile=16", "--mmsr_overlap=4", "--mmsr_depths=1-2,1-2,2-3", "--max_eval_images=1",
@@ -144,8 +144,8 @@ def test_mmsr_train_then_upscale_command_lines(tmp_path):
     photo = tmp_path / "cat.png"
     Image.fromarray(data.chelsea()[:40, :60]).save(photo)
     out = tmp_path / "out"
-    upscale = subprocess.run([sys.executable, "-m", "sr_keras.upscale", f"--mmsr_dir={model_dir}",
-                              f"--output_dir={out}", str(photo)], capture_output=True, text=True,
-                             timeout=wall_clock_limit(300), env=env)
+    upscale = launch.run([sys.executable, "-m", "sr_keras.upscale", f"--mmsr_dir={model_dir}",
+                          f"--output_dir={out}", str(photo)], capture_output=True, text=True,
+                         timeout=wall_clock_limit(300), env=env)
     assert upscale.returncode == 0, upscale.stderr[-3000:]
     assert np.asarray(Image.open(out / "cat_x4.png")).shape == (160, 240, 3)

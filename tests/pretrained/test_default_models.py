@@ -15,6 +15,7 @@ from sr_keras import evaluation, pretrained
 from sr_keras.data import embedded_photos
 from sr_keras.models import model_info
 from sr_keras.models.precision import compute_dtypes
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -70,9 +71,9 @@ def test_an_installed_package_includes_the_weights(tmp_path):
 def test_upscale_with_no_model_uses_the_default_model(args, scale, tmp_path, astronaut):
     photo = tmp_path / "photo.jpg"
     Image.fromarray(astronaut[100:140, 200:252].astype("uint8")).save(photo, quality=95)
-    result = subprocess.run([sys.executable, "-m", "sr_keras.upscale", *args, str(photo)], capture_output=True,
-                            text=True, timeout=wall_clock_limit(300), cwd=tmp_path,
-                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    result = launch.run([sys.executable, "-m", "sr_keras.upscale", *args, str(photo)], capture_output=True,
+                        text=True, timeout=wall_clock_limit(300), cwd=tmp_path,
+                        env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-2000:]
     name = pretrained.default_model_name(scale)
     assert result.stderr.count(f"using the default model {name}") == 1
@@ -84,9 +85,9 @@ def test_an_input_folder_goes_to_a_sibling_folder(tmp_path, astronaut):
     folder = tmp_path / "holiday"
     (folder / "day1").mkdir(parents=True)
     Image.fromarray(astronaut[:24, :30].astype("uint8")).save(folder / "day1" / "a.png")
-    result = subprocess.run([sys.executable, "-m", "sr_keras.upscale", "--scale=2", str(folder)],
-                            capture_output=True, text=True, timeout=wall_clock_limit(300),
-                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    result = launch.run([sys.executable, "-m", "sr_keras.upscale", "--scale=2", str(folder)],
+                        capture_output=True, text=True, timeout=wall_clock_limit(300),
+                        env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-2000:]
     assert np.asarray(Image.open(tmp_path / "holiday_x2" / "day1" / "a_x2.png")).shape == (48, 60, 3)
     assert sorted(p.name for p in folder.rglob("*")) == ["a.png", "day1"]  # nothing written into the input

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 
 import numpy as np
@@ -21,6 +20,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from sr_keras import pretrained  # noqa: E402
+from tests import launch
 from tests.conftest import wall_clock_limit  # noqa: E402
 from tests.convert.test_edsr import TorchEDSR, _torch_output  # noqa: E402
 from tests.test_download import _Server  # noqa: E402
@@ -141,8 +141,8 @@ def test_weights_of_another_preset_are_refused(checkpoint, cache):
 
 
 def _cli(module, args, env, cwd):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
-                          timeout=wall_clock_limit(600), cwd=cwd, env=env)
+    return launch.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                      timeout=wall_clock_limit(600), cwd=cwd, env=env)
 
 
 def test_cli_weights_offline_give_the_converted_models_bytes(checkpoint, tmp_path):

@@ -5,7 +5,6 @@ photo.jpg` uses them."""
 import json
 import os
 import pathlib
-import subprocess
 import sys
 
 import numpy as np
@@ -15,6 +14,7 @@ from PIL import Image
 from sr_keras import evaluation, pretrained
 from sr_keras.models import model_info
 from sr_keras.models.precision import compute_dtypes
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -98,10 +98,10 @@ def test_x4_real_photo_model_keeps_the_promise(x4_camera):
 def test_evaluate_cli_scores_camera_chain_lr_as_the_card(tmp_path):
     """`python -m sr_keras.evaluate --degradation=camera` gives the card's x2 figures on the validation photos."""
     output = tmp_path / "x2.json"
-    result = subprocess.run([sys.executable, "-m", "sr_keras.evaluate", "--pretrained=wdsr_b_real_x2",
-                             "--degradation=camera", "--seed=0", "--tile=256", f"--output_json={output}"],
-                            capture_output=True, text=True, timeout=wall_clock_limit(600),
-                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    result = launch.run([sys.executable, "-m", "sr_keras.evaluate", "--pretrained=wdsr_b_real_x2",
+                         "--degradation=camera", "--seed=0", "--tile=256", f"--output_json={output}"],
+                        capture_output=True, text=True, timeout=wall_clock_limit(600),
+                        env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-2000:]
     scored = json.loads(output.read_text())
     assert scored["degradation"] == "camera" and scored["seed"] == 0
@@ -115,9 +115,9 @@ def test_evaluate_cli_scores_camera_chain_lr_as_the_card(tmp_path):
 def test_upscale_real_uses_the_real_photo_model(tmp_path, astronaut):
     photo = tmp_path / "photo.jpg"
     Image.fromarray(astronaut[100:140, 200:252].astype("uint8")).save(photo, quality=70)
-    result = subprocess.run([sys.executable, "-m", "sr_keras.upscale", "--real", str(photo)], capture_output=True,
-                            text=True, timeout=wall_clock_limit(300), cwd=tmp_path,
-                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    result = launch.run([sys.executable, "-m", "sr_keras.upscale", "--real", str(photo)], capture_output=True,
+                        text=True, timeout=wall_clock_limit(300), cwd=tmp_path,
+                        env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stderr.count("using the real-photo model wdsr_b_real_x4") == 1
     out = np.asarray(Image.open(tmp_path / "photo_x4.png"))
@@ -127,9 +127,9 @@ def test_upscale_real_uses_the_real_photo_model(tmp_path, astronaut):
 def test_upscale_real_refuses_a_scale_without_a_real_model(tmp_path, astronaut):
     photo = tmp_path / "photo.png"
     Image.fromarray(astronaut[:32, :32].astype("uint8")).save(photo)
-    result = subprocess.run([sys.executable, "-m", "sr_keras.upscale", "--real", "--scale=3", str(photo)],
-                            capture_output=True, text=True, timeout=wall_clock_limit(300), cwd=tmp_path,
-                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    result = launch.run([sys.executable, "-m", "sr_keras.upscale", "--real", "--scale=3", str(photo)],
+                        capture_output=True, text=True, timeout=wall_clock_limit(300), cwd=tmp_path,
+                        env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == ["error: there is no real-photo model at x3; real-photo models: x2, x4"], result.stderr

@@ -1,11 +1,11 @@
 """`python -m sr_keras.train`: every flag a user can get wrong stops with one line before any training."""
 import os
-import subprocess
 import sys
 
 import pytest
 from PIL import Image
 
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 TINY = ["--num_filters=8", "--num_res_blocks=1", "--batch_size=2", "--crop_size=8", "--steps=2"]
@@ -14,8 +14,8 @@ TINY = ["--num_filters=8", "--num_res_blocks=1", "--batch_size=2", "--crop_size=
 def run_train(args, tmp_path, env=None):
     model_dir = tmp_path / "run"
     command = [sys.executable, "-m", "sr_keras.train", f"--model_dir={model_dir}", *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=wall_clock_limit(300),
-                            env=dict(os.environ, CUDA_VISIBLE_DEVICES="", **(env or {})))
+    result = launch.run(command, capture_output=True, text=True, timeout=wall_clock_limit(300),
+                        env=dict(os.environ, CUDA_VISIBLE_DEVICES="", **(env or {})))
     return result, model_dir
 
 

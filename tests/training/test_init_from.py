@@ -2,7 +2,6 @@
 (EDSR-PyTorch copies each tensor whose name and shape match), the report names them, and training goes on."""
 import json
 import os
-import subprocess
 import sys
 
 import keras
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 
 from sr_keras.training import make_config, train
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 TINY = ["--num_filters=8", "--num_res_blocks=2", "--batch_size=2", "--crop_size=8", "--max_eval_images=1",
@@ -30,10 +30,10 @@ def x2_model(tmp_path_factory):
 
 def test_x4_from_x2_loads_every_layer_but_the_new_upsampler_stage(x2_model, tmp_path):
     model_dir = tmp_path / "x4"
-    result = subprocess.run([sys.executable, "-m", "sr_keras.train", "--model=edsr_baseline", "--scale=4",
-                             f"--init_from={x2_model}", "--steps=2", f"--model_dir={model_dir}", *TINY],
-                            capture_output=True, text=True, timeout=wall_clock_limit(300),
-                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    result = launch.run([sys.executable, "-m", "sr_keras.train", "--model=edsr_baseline", "--scale=4",
+                         f"--init_from={x2_model}", "--steps=2", f"--model_dir={model_dir}", *TINY],
+                        capture_output=True, text=True, timeout=wall_clock_limit(300),
+                        env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-3000:]
     expected = ["head_conv", "body_block1_conv1", "body_block1_conv2", "body_block2_conv1", "body_block2_conv2",
                 "body_conv", "upsample_1_conv", "tail_conv"]
@@ -54,9 +54,9 @@ def test_nothing_matching_is_refused(tmp_path):
     import sr_keras
 
     sr_keras.build_model("wdsr_b", scale=4, num_filters=8, num_res_blocks=1).save(other)
-    result = subprocess.run([sys.executable, "-m", "sr_keras.train", "--model=edsr_baseline", f"--init_from={other}",
-                             "--steps=2", f"--model_dir={tmp_path / 'run'}", *TINY],
-                            capture_output=True, text=True, timeout=wall_clock_limit(300),
-                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    result = launch.run([sys.executable, "-m", "sr_keras.train", "--model=edsr_baseline", f"--init_from={other}",
+                         "--steps=2", f"--model_dir={tmp_path / 'run'}", *TINY],
+                        capture_output=True, text=True, timeout=wall_clock_limit(300),
+                        env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "error: --init_from: no layer of" in result.stderr

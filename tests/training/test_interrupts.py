@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from sr_keras.training import make_config, train
 from sr_keras.training.run import TrainingInterrupted, _Interrupts
+from tests import launch
 from tests.conftest import wall_clock_limit
 from tests.training.test_resume import _checkpoint_state, _events
 
@@ -35,8 +36,8 @@ class _Training:
 
     def __init__(self, command):
         self.command = command
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                        env=ENV)
+        self.process = launch.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                    env=ENV)
         self.lines = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -121,8 +122,8 @@ def test_sigint_then_sigterm_save_the_current_step_exit_with_one_line_and_resume
     starts = [e for e in _events(model_dir) if e["event"] == "start"]
     assert starts[-1]["step"] == first and starts[-1]["g_optimizer_iterations"] == first
 
-    resumed = subprocess.run(_command(model_dir, steps=second + 2), capture_output=True, text=True,
-                             timeout=wall_clock_limit(300), env=ENV)
+    resumed = launch.run(_command(model_dir, steps=second + 2), capture_output=True, text=True,
+                         timeout=wall_clock_limit(300), env=ENV)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming edsr_baseline x4 at step {second}/{second + 2}" in resumed.stderr
     assert f"step {second + 1}/{second + 2}" in resumed.stderr
@@ -281,8 +282,8 @@ def test_one_run_per_directory_and_a_dead_runs_lock_is_taken_over(tmp_path):
         first.step(at_least=6)  # a checkpoint at step 5
         first.process.send_signal(signal.SIGSTOP)  # alive and holding the lock, but leaves the CPUs to the second
         lock = json.loads((model_dir / ".lock").read_text())
-        second = subprocess.run(_command(model_dir, steps=100000), capture_output=True, text=True,
-                                timeout=wall_clock_limit(300), env=ENV)
+        second = launch.run(_command(model_dir, steps=100000), capture_output=True, text=True,
+                            timeout=wall_clock_limit(300), env=ENV)
     finally:
         first.kill()  # SIGKILL: no handler runs, the lock stays behind
     assert lock["pid"] == first.process.pid and lock["host"] == socket.gethostname()

@@ -10,6 +10,7 @@ import tensorflow as tf
 from sr_keras.training import make_config
 from sr_keras.training.build import build_discriminator, build_generators
 from sr_keras.training.trainers import GANTrainer, PixelTrainer
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 # float16 compute keeps 11 significant bits: one step's updates (as a vector per model) differ from float32 by
@@ -101,18 +102,17 @@ def test_models_trained_in_bfloat16_are_saved_computing_in_float32(tmp_path):
     """`--mixed_precision` on a CPU trains in bfloat16; the saved generators (final, best) and the SavedModel
     export compute in float32: a loaded model equals the same weights run in float32."""
     import os
-    import subprocess
     import sys
 
     from sr_keras.models.precision import compute_dtypes
 
     model_dir = tmp_path / "run"
-    result = subprocess.run([sys.executable, "-m", "sr_keras.train", "--model=wdsr_b", "--num_filters=8",
-                             "--num_res_blocks=1", "--batch_size=2", "--crop_size=8", "--steps=2",
-                             "--max_eval_images=1", "--mixed_precision", f"--model_dir={model_dir}",
-                             f"--export_dir={tmp_path / 'export'}"],
-                            capture_output=True, text=True, timeout=wall_clock_limit(300),
-                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    result = launch.run([sys.executable, "-m", "sr_keras.train", "--model=wdsr_b", "--num_filters=8",
+                         "--num_res_blocks=1", "--batch_size=2", "--crop_size=8", "--steps=2",
+                         "--max_eval_images=1", "--mixed_precision", f"--model_dir={model_dir}",
+                         f"--export_dir={tmp_path / 'export'}"],
+                        capture_output=True, text=True, timeout=wall_clock_limit(300),
+                        env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-3000:]
     config = (model_dir / "config.json").read_text()
     assert '"mixed_precision": true' in config

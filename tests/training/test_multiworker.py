@@ -9,6 +9,7 @@ import keras
 import numpy as np
 
 import sr_keras.models  # noqa: F401  (registers the layers and the generator class for loading)
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 STEPS = 6
@@ -36,8 +37,8 @@ def test_two_workers_train_srgan_to_identical_weights(tmp_path):
     for index in range(2):
         env = dict(os.environ, CUDA_VISIBLE_DEVICES="",
                    TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
-        processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                          text=True))
+        processes.append(launch.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      text=True))
     outputs = []
     try:
         for process in processes:

@@ -1,7 +1,6 @@
 """Training on real-world degradations from the command line: Real-ESRNet's L1 stage with the EMA generator,
 then Real-ESRGAN's GAN stage with the U-Net discriminator, on the embedded photos."""
 import os
-import subprocess
 import sys
 
 import keras
@@ -10,13 +9,14 @@ import pytest
 import tensorflow as tf
 
 from sr_keras.models.saving import load_generator
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 
 def _train(args, model_dir):
     command = [sys.executable, "-m", "sr_keras.train", f"--model_dir={model_dir}", *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=wall_clock_limit(900),
-                            env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
+    result = launch.run(command, capture_output=True, text=True, timeout=wall_clock_limit(900),
+                        env=dict(os.environ, CUDA_VISIBLE_DEVICES=""))
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 

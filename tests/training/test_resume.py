@@ -9,6 +9,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 STEPS = 400
@@ -50,7 +51,7 @@ def _checkpoint_state(path):
 def test_sigkill_then_rerun_resumes_at_the_saved_state(tmp_path):
     model_dir = tmp_path / "run"
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
-    process = subprocess.Popen(_command(model_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    process = launch.Popen(_command(model_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     deadline = time.time() + wall_clock_limit(240)
     state_file = model_dir / "checkpoints" / "checkpoint"
     try:
@@ -70,7 +71,7 @@ def test_sigkill_then_rerun_resumes_at_the_saved_state(tmp_path):
     saved_step, saved_generator, saved_iterations, saved_optimizer = _checkpoint_state(latest)
     assert 10 <= saved_step < STEPS and saved_iterations == saved_step
 
-    result = subprocess.run(_command(model_dir), capture_output=True, text=True, timeout=wall_clock_limit(600), env=env)
+    result = launch.run(_command(model_dir), capture_output=True, text=True, timeout=wall_clock_limit(600), env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"resuming edsr_baseline x4 at step {saved_step}/{STEPS}" in result.stderr
     starts = [e for e in _events(model_dir) if e["event"] == "start"]
