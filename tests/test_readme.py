@@ -10,6 +10,7 @@ import sys
 import numpy as np
 from PIL import Image
 
+from tests import launch
 from tests.conftest import wall_clock_limit
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -81,8 +82,8 @@ def test_every_dotted_name_of_the_readme_and_pages_exists():
 
 
 def test_model_table_matches_tools_model_table():
-    printed = subprocess.run([sys.executable, str(ROOT / "tools" / "model_table.py")], check=True,
-                             capture_output=True, text=True).stdout.strip().splitlines()
+    printed = launch.run([sys.executable, str(ROOT / "tools" / "model_table.py")], check=True,
+                         capture_output=True, text=True).stdout.strip().splitlines()
     assert len(printed) == 16
     for line in printed:
         assert line in PAGES["pretrained"], f"docs/pretrained.md's model table is out of date: {line}"
