@@ -151,7 +151,7 @@ def _launcher_main():
 
 
 class _Launcher:
-    """One launcher per test process, started at the first request."""
+    """One launcher per test process, started by `start()` or at the first request."""
 
     def __init__(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -166,7 +166,7 @@ class _Launcher:
         message = json.loads(self.control.recv(_MESSAGE_BYTES) or b"{}")
         if message.get("ready") is not True:
             raise RuntimeError(f"the test launcher did not start (exit code {self.process.poll()})")
-        self.settings = message["settings"]  # after its imports (importing TensorFlow sets TF2_BEHAVIOR=1)
+        self.settings = message["settings"]  # as they are after its imports
         self.ready = True
 
     def differences(self, env):
