@@ -96,6 +96,7 @@ class TFDSImageSet:
             dataset = dataset.shuffle(16, seed=seed)
         scale = self.scale
 
+        @tf.autograph.experimental.do_not_convert
         def convert(item):
             lr = tf.cast(item["lr"], tf.float32)
             lr_shape = tf.shape(lr)

@@ -73,6 +73,7 @@ class ImageSet:
         if shuffle:
             dataset = dataset.shuffle(len(self), seed=seed, reshuffle_each_iteration=True)
 
+        @tf.autograph.experimental.do_not_convert  # explicit TensorFlow ops (see sr_keras.data.pipeline)
         def load(item):
             hr = io.load_image(item["hr"])
             if "lr" in item:

@@ -29,7 +29,8 @@ def compiled(model):
     cache = _COMPILED.setdefault(model, {})
     if pools not in cache:
         cache[pools] = tf.function(_Inference(model),
-                                   input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+                                   input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)],
+                                   autograph=False)
     return cache[pools]
 
 

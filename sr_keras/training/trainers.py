@@ -62,8 +62,9 @@ class Trainer:
 
     def compile_step(self, jit_compile=False):
         """(Re)makes the step's graph function; `jit_compile=True` compiles it with XLA (see `train
-        --jit_compile`)."""
-        self._step = tf.function(self._distributed_step, jit_compile=jit_compile)
+        --jit_compile`). The step's code branches on Python values only, so it skips AutoGraph (as the data
+        pipelines do, `sr_keras.data.pipeline`)."""
+        self._step = tf.function(self._distributed_step, jit_compile=jit_compile, autograph=False)
 
     def keep_ema(self, decay):
         """Keeps a `WeightEMA` of the generators' weights from now on (call before the first step)."""
