@@ -9,6 +9,7 @@ one line starting with "error:"); 1 an unexpected internal error (one line; --ve
 """
 import dataclasses
 import functools
+import gc
 import os
 import sys
 import typing
@@ -130,6 +131,11 @@ def run_cli(main, positional=False):
             print(f"error: internal error: {type(error).__name__}: {text[0] if text else ''} (run with --verbose "
                   f"for the traceback)", file=sys.stderr)
             return 1
+        finally:
+            # The command is done and the process exits next: the collector need not sweep TensorFlow's objects
+            # once more at exit (1.3 s of each command's end on the 2-core test machine). Files are closed and
+            # outputs renamed into place before this point; the modules are still torn down as usual.
+            gc.freeze()
 
     app.run(wrapped, flags_parser=lambda argv: _parse_flags(argv, sys.modules[main.__module__]))
 
