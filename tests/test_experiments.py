@@ -1,11 +1,12 @@
 """Every `experiments/*.flags` file parses with the real training CLI and trains one step.
 
-Each flagfile is loaded with `python -m sr_keras.train`'s own absl flags, then run for one step on two small
-real-photo crops: later flags override the file's data, steps, batch and crop size. The paper-size models are
-built to count their parameters; the one-step runs of the recipes and of the `_cpu` files then shrink the
-networks (`SHRINK`: 8 filters, one block) and keep everything else (losses, optimiser, schedule, GAN pairing,
-validation, saving), as the brief asks: exact-size models are built for their counts, not trained. The 8-GPU
-files must parse to `gpus == 8` and are dry-run on the two logical CPU devices of `tests/conftest.py` instead.
+Each flagfile is loaded with `python -m sr_keras.train`'s own absl flags; every recipe, and each file that adds
+something to its recipe's step, is run for one step on two small real-photo crops: later flags override the
+file's data, steps, batch and crop size. The paper-size models are built to count their parameters; the one-step
+runs then shrink the networks (`SHRINK`: 8 filters, one block) and keep everything else (losses, optimiser,
+schedule, GAN pairing, validation, saving), as the brief asks: exact-size models are built for their counts, not
+trained. The 8-GPU files must parse to `gpus == 8`; their CPU twins are dry-run on the two logical CPU devices of
+`tests/conftest.py`. One CPU file runs as a real process.
 """
 import json
 import pathlib
@@ -148,13 +149,17 @@ def test_flagfile_trains_one_step(path, tiny_photos, tmp_path, mirrored):
         full_crop = _file_config(path, tiny_photos).data.crop_size
         discriminator = build_discriminator(config.replace(crop_size=full_crop))
         assert count_params(discriminator, trainable=True) == DISCRIMINATOR_PARAMS[path.stem]
-    if not path.stem.endswith("_cpu"):
-        # A full-size file is its recipe plus run settings: the recipe's one-step run is
-        # test_recipe_trains_one_step, so only the parse is checked here.
-        assert config.recipe == RECIPE_OF_FILE[path.stem]
+    if not path.stem.endswith("8gpu_cpu"):
+        # A full-size file, or a one-replica CPU file, is its recipe plus run settings. Under the dry run's
+        # overrides and the shrunk networks, what is left of a CPU file's own settings (its decay steps, its
+        # sizes) does not change the step: its one-step run is its recipe's, test_recipe_trains_one_step, so only
+        # the parse is checked here. wdsr_b_cpu.flags also runs as a real process
+        # (test_documented_command_exits_zero).
+        assert config.recipe == RECIPE_OF_FILE[path.stem.removesuffix("_cpu")]
         return
-    # A CPU file runs its recipe with its own settings for one step, its networks shrunk as the recipes' are (its
-    # own size changes only the widths and depths of the same layers).
+    # The 8-GPU CPU files run their recipe with their own settings for one step on two replicas (which no recipe
+    # run uses), the networks shrunk as the recipes' are (the size changes only the widths and depths of the
+    # same layers).
     shrink = SHRINK + (SHRINK_DISCRIMINATOR if config.is_gan else [])
     small = _file_config(path, tiny_photos, shrink)
     args, replicas = _dry_run_args(f"--flagfile={path}", small, tiny_photos, tmp_path)
