@@ -1,4 +1,4 @@
-"""Every `experiments/*.flags` file parses with the real training CLI and trains one step.
+"""Every `experiments/*.flags` file parses with the real training CLI, and every recipe trains one step.
 
 Each flagfile is loaded with `python -m sr_keras.train`'s own absl flags; every recipe, and each file that adds
 something to its recipe's step, is run for one step on two small real-photo crops: later flags override the
