@@ -133,7 +133,7 @@ def run_cli(main, positional=False):
             return 1
         finally:
             # The command is done and the process exits next: the collector need not sweep TensorFlow's objects
-            # once more at exit (1.3 s of each command's end on the 2-core test machine). Files are closed and
+            # once more at exit (1.6 s of each command's end on the 2-core test machine). Files are closed and
             # outputs renamed into place before this point; the modules are still torn down as usual.
             gc.freeze()
 
