@@ -258,21 +258,16 @@ class _Forked:
                 return read_end, write_end
             return spec if isinstance(spec, int) else spec.fileno()
 
+        def output(spec, default):
+            """The child's descriptor for `spec`, and the parent's file to read when `spec` is PIPE."""
+            fd = target(spec, default)
+            if isinstance(fd, tuple):
+                return fd[1], os.fdopen(fd[0], "r" if text else "rb")
+            return fd, None
+
         stdin_fd = target(DEVNULL if stdin is None else stdin, 0)
-        out = target(stdout, 1)
-        self.stdout = None
-        if isinstance(out, tuple):
-            self.stdout = os.fdopen(out[0], "r" if text else "rb")
-            out = out[1]
-        if stderr == STDOUT:
-            err = out
-            self.stderr = None
-        else:
-            err = target(stderr, 2)
-            self.stderr = None
-            if isinstance(err, tuple):
-                self.stderr = os.fdopen(err[0], "r" if text else "rb")
-                err = err[1]
+        out, self.stdout = output(stdout, 1)
+        err, self.stderr = (out, None) if stderr == STDOUT else output(stderr, 2)
         try:
             self.pid, self._status = _get_launcher().launch(args, cwd, env, [stdin_fd, out, err])
         finally:

@@ -125,6 +125,30 @@ def fast(model, manifest, pool_size):
     return model, None
 
 
+def _model_given():
+    """Whether the flags name a model (then its scale is known only once it is loaded)."""
+    return any(FLAGS[name].value for name in ("model_path", "pretrained", "mmsr_dir"))
+
+
+def _named_scale(scale):
+    """The `x<...>` of the outputs' names: --outscale when given, else `scale` (None: not known yet)."""
+    return scale if FLAGS.outscale is None else f"{FLAGS.outscale:g}"
+
+
+def _check_targets(files, named, output_dir, create=True):
+    """[(input, output)] for `files`, after checking that no output exists unless --overwrite and, with
+    `create`, creating the output folders and checking that they are writable."""
+    from sr_keras.files import check_writable_dir
+
+    targets = [(p, output_path(p, stem, folder, named, output_dir)) for p, stem, folder in files]
+    for directory in sorted({os.path.dirname(t) for _, t in targets}) if create else ():
+        check_writable_dir(directory)
+    existing = [t for _, t in targets if os.path.exists(t)]
+    if existing and not FLAGS.overwrite:
+        raise FileExistsError(f"output exists: {existing[0]} (use --overwrite)")
+    return targets
+
+
 def _max_memory(text):
     """The bytes of --max_memory."""
     from sr_keras.checks import parse_bytes
@@ -150,6 +174,11 @@ def main(argv):
         readable = {info.path for info in inspect_images([p for p, _, _ in files], skip_bad=FLAGS.skip_bad,
                                                          alpha_dropped=False)}
         files = [item for item in files if item[0] in readable]
+        if FLAGS.outscale is not None and not FLAGS.outscale > 0:
+            raise ValueError(f"--outscale must be a positive factor, got {FLAGS.outscale:g}")
+        known = _named_scale(FLAGS.scale if FLAGS.scale or _model_given() else 4)
+        if known is not None:  # the outputs' names are known before the model loads: an existing one stops us now
+            _check_targets(files, known, output_dir, create=False)
         from sr_keras.inference.memory import default_max_memory
         from sr_keras.inference.upscale import upscale_to_file
 
@@ -163,15 +192,7 @@ def main(argv):
         if FLAGS.fast:
             model, pool_size = fast(model, manifest, pool_size)
         budget = budget or default_max_memory()  # once the model (and --fast's exports) are held
-        if FLAGS.outscale is not None and not FLAGS.outscale > 0:
-            raise ValueError(f"--outscale must be a positive factor, got {FLAGS.outscale:g}")
-        named = scale if FLAGS.outscale is None else f"{FLAGS.outscale:g}"
-        targets = [(p, output_path(p, stem, folder, named, output_dir)) for p, stem, folder in files]
-        for directory in sorted({os.path.dirname(t) for _, t in targets}):
-            check_writable_dir(directory)
-        existing = [t for _, t in targets if os.path.exists(t)]
-        if existing and not FLAGS.overwrite:
-            raise FileExistsError(f"output exists: {existing[0]} (use --overwrite)")
+        targets = _check_targets(files, _named_scale(scale), output_dir)
         for index, (path, target) in enumerate(targets, 1):
             began = time.perf_counter()
             done = upscale_to_file(model, path, target, tile=tile, overlap=overlap, batch_size=FLAGS.batch_size,

@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from sr_keras.checks import ConfigError
 from sr_keras.data import kernels as K
-from sr_keras.data.interpolate import MODES, interpolate
+from sr_keras.data.interpolate import interpolate
 from sr_keras.data.jpeg import diff_jpeg
 
 KERNEL_SIZES = tuple(range(7, 22, 2))  # BasicSR's realesrgan_dataset.kernel_range: 7, 9, ..., 21
@@ -195,7 +195,7 @@ def draw_final_sinc(seed, batch, prob):
 
 
 def _draw_resize(seed, probs, factor_range, mode_probs):
-    """Per batch: (kind index of RESIZE_KINDS, factor, mode index of MODES)."""
+    """Per batch: (kind index of RESIZE_KINDS, factor, mode index of `sr_keras.data.interpolate.MODES`)."""
     s = tf.random.experimental.stateless_split(seed, 3)
     kind = _categorical(s[0], [], probs)
     u = _uniform(s[1], [], 0.0, 1.0, tf.float64)

@@ -102,6 +102,16 @@ def test_upscale_files_and_folders(model_file, photo_dir, tmp_path):
     assert again.returncode == 2 and "output exists" in again.stderr
 
 
+def test_upscale_reports_an_existing_output_before_loading_the_model(photo_dir, tmp_path):
+    """Run twice by mistake, the default model's command stops at once: the outputs' names are known before
+    the model loads, so no load (or download) is spent on a run that would stop anyway."""
+    (tmp_path / "cat_x4.png").write_bytes(b"an earlier result")
+    result = _run("sr_keras.upscale", [f"--output_dir={tmp_path}", str(photo_dir / "cat.png")])
+    assert result.returncode == 2 and "output exists" in result.stderr
+    assert "using the default model" not in result.stderr
+    assert (tmp_path / "cat_x4.png").read_bytes() == b"an earlier result"
+
+
 @pytest.mark.parametrize("case", ["not_an_image", "corrupt", "unwritable", "scale", "missing"])
 def test_upscale_bad_inputs_leave_no_output(case, model_file, photo_dir, tmp_path):
     out = tmp_path / "out"
