@@ -14,6 +14,7 @@ from skimage import data
 from sr_keras.inference import memory
 from sr_keras.inference.memory import (BUDGET_MARGIN, activation_elements_per_pixel, parse_bytes, plan_tiles,
                                       resident_memory)
+from sr_keras.inference.tiling import tile_starts
 from sr_keras.models import build_model
 from tests.conftest import wall_clock_limit
 
@@ -77,6 +78,21 @@ def test_plan_follows_the_budget_and_the_graph(setup, monkeypatch):
     assert parse_bytes("1.5G") == parse_bytes("1536MB") == 1536 * 2 ** 20
     with pytest.raises(ValueError, match="2GB"):
         parse_bytes("lots")
+
+
+def test_plan_runs_each_row_in_calls_of_two_tiles_or_more(setup):
+    """oneDNN runs some convolutions at batch 1 with a slower kernel (`plan_tiles`' docstring): where a row holds
+    several tiles, no model call gets a single tile, whatever the budget; `max_batch=1` (--batch_size=1) stays 1."""
+    model = keras.saving.load_model(setup / "edsr_x4.keras")
+    held = resident_memory()
+    plans = {extra: plan_tiles(model, 1500, 2000, 4, held + parse_bytes(extra))
+             for extra in ("0.5GB", "0.6GB", "0.8GB", "1GB", "1.5GB", "3GB")}
+    for extra, (tile, batch) in plans.items():
+        per_row = len(tile_starts(2000, tile, 16)[0])
+        assert per_row > 1 and batch >= 2 and per_row % batch != 1, (extra, tile, batch, per_row)
+    assert len(set(plans.values())) > 2, plans  # the budgets give different plans
+    tile, batch = plan_tiles(model, 1500, 2000, 4, held + parse_bytes("1GB"), max_batch=1)
+    assert batch == 1 and tile >= plans["1GB"][0]
 
 
 def test_plan_counts_the_attention_maps_of_fsa_models():
