@@ -141,8 +141,9 @@ def _check_targets(files, named, output_dir, create=True):
     from sr_keras.files import check_writable_dir
 
     targets = [(p, output_path(p, stem, folder, named, output_dir)) for p, stem, folder in files]
-    for directory in sorted({os.path.dirname(t) for _, t in targets}) if create else ():
-        check_writable_dir(directory)
+    if create:
+        for directory in sorted({os.path.dirname(t) for _, t in targets}):
+            check_writable_dir(directory)
     existing = [t for _, t in targets if os.path.exists(t)]
     if existing and not FLAGS.overwrite:
         raise FileExistsError(f"output exists: {existing[0]} (use --overwrite)")
